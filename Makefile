@@ -1,0 +1,43 @@
+# Loopdesk: `make run` serves the embedded demo, `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export HOST PORT
+
+.PHONY: run test install translations browser setup clean lint
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -q -d service/translations
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian's chromium package for the browser tests"; fi; }
+
+setup: install translations
+	$(FLASK) setup
+
+run: setup
+	$(FLASK) demo load
+	$(FLASK) serve --host $(HOST) --port $(PORT)
+
+test: install translations browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check service tickets tests bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,83 @@
+"""Loopdesk's shared core and its application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the Flask app: config, extensions, blueprints, error handlers, CLI."""
+    from service import config as config_module
+    from service.extensions import babel, csrf, init_database, limiter, login_manager
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder="static",
+                template_folder="templates")
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.from_environment(ROOT))
+    app.config["MIGRATIONS_DIR"] = str(ROOT / "migrations")
+    if config:
+        app.config.update(config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    init_database(app)
+    _import_models()
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    from service.i18n import init_i18n
+
+    init_i18n(app, babel)
+
+    from service.errors import register_error_handlers
+    from service.templating import init_templating
+
+    init_templating(app)
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_listeners()
+    return app
+
+
+def _import_models() -> None:
+    """Import every model module so metadata (and Alembic) sees all tables."""
+    import service.auth.models  # noqa: F401
+    import service.directory.models  # noqa: F401
+    import service.jobs  # noqa: F401
+    import service.notify.models  # noqa: F401
+    import tickets.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from service.api import api
+    from service.auth.api import blueprint as auth_api
+    from service.health import blueprint as health
+    from service.openapi import blueprint as openapi
+    from tickets.api import blueprint as tickets_api
+    from tickets.views import blueprint as tickets_views
+
+    api.register_blueprint(auth_api)
+    api.register_blueprint(tickets_api)
+    from service.admin_api import blueprint as admin_api
+
+    api.register_blueprint(admin_api)
+    app.register_blueprint(api)
+    app.register_blueprint(openapi)
+    app.register_blueprint(health)
+    app.register_blueprint(tickets_views)
+
+
+def _register_cli(app: Flask) -> None:
+    from service.cli import register_cli
+
+    register_cli(app)
+
+
+def _register_listeners() -> None:
+    import tickets.listeners  # noqa: F401

@@ -1,0 +1,71 @@
+"""Staff users, roles and API tokens."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db_types import UTCDateTime, str_enum, utcnow
+from service.extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    AGENT = "agent"
+    DEPARTMENT = "department"
+    SALES = "sales"
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OUT_OF_OFFICE = "out_of_office"
+
+
+class User(db.Model):
+    """A staff member: agent, lead, department member, sales rep or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    availability: Mapped[Availability] = mapped_column(
+        str_enum(Availability, "availability"), default=Availability.AVAILABLE)
+    max_open_tickets: Mapped[int] = mapped_column(Integer, default=20)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    @property
+    def is_staff(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for a staff user or an integration; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")

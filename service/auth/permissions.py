@@ -1,0 +1,43 @@
+"""Who may do what: one table, one check that every API call and page goes through."""
+from __future__ import annotations
+
+import enum
+
+from service.auth.models import Role, User
+from service.errors import Forbidden
+
+
+class Permission(enum.StrEnum):
+    TICKET_CREATE = "ticket.create"
+    TICKET_SET_PRIORITY = "ticket.set_priority"
+    TICKET_VIEW_ALL = "ticket.view_all"
+    TICKET_UPDATE = "ticket.update"
+    TICKET_REPLY = "ticket.reply"
+    TICKET_NOTE = "ticket.note"
+    ADMIN_JOBS = "admin.jobs"
+
+
+_ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
+_SUPPORT = {Role.ADMIN, Role.LEAD, Role.AGENT}
+
+ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
+    Permission.TICKET_CREATE: _SUPPORT | {Role.SALES},
+    Permission.TICKET_SET_PRIORITY: _SUPPORT,
+    # Others see only the tickets of their own team (department) or accounts (sales).
+    Permission.TICKET_VIEW_ALL: _SUPPORT,
+    Permission.TICKET_UPDATE: _SUPPORT,
+    Permission.TICKET_REPLY: _SUPPORT,
+    Permission.TICKET_NOTE: _ALL_STAFF,
+    Permission.ADMIN_JOBS: {Role.ADMIN},
+}
+
+
+def can(user: User, permission: Permission) -> bool:
+    """Whether the user's role grants the permission."""
+    return user.is_active and user.role in ROLE_PERMISSIONS[permission]
+
+
+def require(user: User, permission: Permission) -> None:
+    """Raise Forbidden unless the user holds the permission."""
+    if not can(user, permission):
+        raise Forbidden(f"Your role ({user.role}) may not do this ({permission}).")

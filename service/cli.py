@@ -1,0 +1,152 @@
+"""Command-line interface: `flask --app wsgi <command>`."""
+from __future__ import annotations
+
+import os
+import threading
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from service.errors import DomainError
+from service.extensions import db
+
+
+def _fail(error: DomainError) -> click.ClickException:
+    details = "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                        for field, messages in (error.errors or {}).items())
+    return click.ClickException(f"{error.detail}{' (' + details + ')' if details else ''}")
+
+
+@click.group("users")
+def users_cli() -> None:
+    """Manage staff users."""
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "lead", "agent", "department", "sales"]))
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--name", default=None)
+@click.option("--team", default=None, help="Name of an existing team to join.")
+@with_appcontext
+def create_user_command(email: str, role: str, password: str, name: str | None,
+                        team: str | None) -> None:
+    """Create a staff user."""
+    from service.auth.services import create_user
+    from service.directory.services import add_member, team_by_name
+
+    try:
+        user = create_user(email, role, password, name)
+        if team:
+            add_member(team_by_name(team), user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise _fail(error) from None
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@click.group("tokens")
+def tokens_cli() -> None:
+    """Manage API tokens."""
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", help="A label for the token.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for a user; the token is the last line printed."""
+    from sqlalchemy import func, select
+
+    from service.auth.models import User
+    from service.auth.services import issue_token
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.ClickException(f"no active user with email {email}")
+    token = issue_token(user, name=name)
+    db.session.commit()
+    click.echo(f"token for {user.email} ({user.role}); it is shown once, store it now:")
+    click.echo(token)
+
+
+@click.group("demo")
+def demo_cli() -> None:
+    """Demo data."""
+
+
+@demo_cli.command("load")
+@with_appcontext
+def demo_load_command() -> None:
+    """Load bilingual demo data (safe to run again)."""
+    from service.demo import DEMO_LOGINS, load_demo
+
+    summary = load_demo()
+    click.echo(summary)
+    click.echo("demo logins (email / password):")
+    for email, password, role in DEMO_LOGINS:
+        click.echo(f"  {role:<10} {email} / {password}")
+
+
+@click.command("setup")
+@with_appcontext
+def setup_command() -> None:
+    """Apply migrations and make sure default SLA policies, calendar and team exist."""
+    from tickets.defaults import ensure_defaults
+
+    upgrade(directory=current_app.config["MIGRATIONS_DIR"])
+    ensure_defaults()
+    db.session.commit()
+    click.echo("database is up to date; defaults present")
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"))
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the embedded mode: web app plus the in-process ticker thread."""
+    from service.ticker import start_thread
+
+    app: Flask = current_app._get_current_object()
+    stop = start_thread(app)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+@click.command("ticker")
+@with_appcontext
+def ticker_command() -> None:
+    """Run the periodic ticker in the foreground (production: enqueues onto RQ)."""
+    from service.ticker import run_forever
+
+    app: Flask = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        click.echo("REDIS_URL is not set: sweeps run in this process", err=True)
+    run_forever(app, threading.Event())
+
+
+@click.command("sweep")
+@click.argument("name", type=click.Choice(["sla", "assignment", "outbox"]))
+@with_appcontext
+def sweep_command(name: str) -> None:
+    """Run one periodic task once, in this process (for cron)."""
+    from service.ticker import periodic_tasks
+
+    app: Flask = current_app._get_current_object()
+    task = next(task for task in periodic_tasks(app) if task.name == name)
+    task.job()
+    click.echo(f"{name} sweep done")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group to the app."""
+    for command in (users_cli, tokens_cli, demo_cli, setup_command, serve_command,
+                    ticker_command, sweep_command):
+        app.cli.add_command(command)

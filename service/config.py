@@ -1,0 +1,83 @@
+"""Configuration read from the environment when the app is created (never at import)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def _instance_dir(root: Path) -> Path:
+    path = root / "instance"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """Use SECRET_KEY, else a key generated once into instance/secret_key."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        # O_EXCL so two processes starting together cannot write different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(root: Path) -> dict[str, Any]:
+    """Build the app config from environment variables, with embedded-mode defaults."""
+    instance = _instance_dir(root)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'loopdesk.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Loopdesk Support <support@loopdesk.local>"),
+        "TICKER_INTERVAL_SECONDS": int(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_PUBLIC": os.environ.get("RATELIMIT_PUBLIC", "20 per minute;200 per hour"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+    }
+
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "BABEL_DEFAULT_LOCALE": "en",
+    "LANGUAGES": ["en", "zh_CN"],
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Jobs run after commit: in a background thread in embedded mode, or right away
+    # (still after commit) when JOBS_EAGER is set, which tests use for determinism.
+    "JOBS_EAGER": False,
+    "PORTAL_LINK_MAX_AGE_DAYS": 90,
+    "ACK_RATE_LIMIT_PER_HOUR": 10,
+    "SLA_SWEEP_BATCH": 500,
+}

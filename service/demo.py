@@ -1,0 +1,159 @@
+"""Bilingual demo data: teams, staff, VIP and standard accounts, tickets in every state."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from service.auth.models import Availability, Role, User
+from service.auth.services import create_user
+from service.db_types import utcnow
+from service.directory.models import Account, AccountProduct, Contact, Team, Tier
+from service.directory.services import add_member, skill
+from service.extensions import db
+
+DEMO_PASSWORD = "loopdesk-demo"
+DEMO_LOGINS = [
+    ("admin@demo.loopdesk.dev", DEMO_PASSWORD, "admin"),
+    ("lead@demo.loopdesk.dev", DEMO_PASSWORD, "lead"),
+    ("li.na@demo.loopdesk.dev", DEMO_PASSWORD, "agent"),
+    ("sam@demo.loopdesk.dev", DEMO_PASSWORD, "agent"),
+    ("wang.wei@demo.loopdesk.dev", DEMO_PASSWORD, "agent"),
+    ("rd@demo.loopdesk.dev", DEMO_PASSWORD, "department"),
+    ("sales@demo.loopdesk.dev", DEMO_PASSWORD, "sales"),
+]
+_NAMES = {
+    "admin@demo.loopdesk.dev": "Ada Admin", "lead@demo.loopdesk.dev": "张磊 (Lead)",
+    "li.na@demo.loopdesk.dev": "李娜", "sam@demo.loopdesk.dev": "Sam Carter",
+    "wang.wei@demo.loopdesk.dev": "王伟", "rd@demo.loopdesk.dev": "陈工 (R&D)",
+    "sales@demo.loopdesk.dev": "Olivia Sales",
+}
+
+# (subject, description, customer email, urgency, language, target status)
+_TICKETS = [
+    ("Cannot log in after password reset", "Since this morning the login page says my password is wrong, even after a reset.", "ops@northwind.example", "normal", "en", "open"),
+    ("生产环境宕机，所有用户无法访问", "今天上午10点开始，我们的生产系统无法访问，所有用户都受影响。", "it@huaxia-logistics.example", "high", "zh", "new"),
+    ("Invoice shows wrong VAT rate", "The October invoice uses 13% VAT but our contract says 6%.", "finance@contoso.example", "low", "en", "pending_customer"),
+    ("扫码枪连接不稳定", "仓库的扫码枪每隔几分钟就断开连接，需要重新配对。", "warehouse@huaxia-logistics.example", "normal", "zh", "pending_internal"),
+    ("Export to Excel times out", "Exporting more than 10,000 rows to Excel never finishes.", "bi@northwind.example", "high", "en", "resolved"),
+    ("Need more seats for the new team", "We are onboarding 25 people next month; how do we add seats?", "hr@contoso.example", "low", "en", "closed"),
+    ("报表数据与实际不符", "月度报表中的订单数量比系统里少了大约5%。", "data@jinghua.example", "normal", "zh", "open"),
+    ("API returns 502 intermittently", "About 1 in 50 calls to /orders returns 502 since yesterday.", "dev@northwind.example", "urgent", "en", "open"),
+    ("发票抬头需要修改", "请把发票抬头改为“京华科技有限公司”。", "finance@jinghua.example", "low", "zh", "resolved"),
+    ("Mobile app crashes on Android 15", "The app closes right after the splash screen on Pixel 9.", "mobile@contoso.example", "normal", "en", "reopened"),
+    ("打印模板丢失", "升级后自定义打印模板都不见了。", "it@huaxia-logistics.example", "high", "zh", "pending_customer"),
+    ("Question about data retention", "How long do you keep deleted records?", "legal@northwind.example", "low", "en", "new"),
+]
+
+
+def load_demo() -> str:
+    """Create the demo directory and tickets; running it again adds nothing."""
+    from tickets.defaults import ensure_defaults
+
+    ensure_defaults()
+    support = db.session.scalar(select(Team).where(Team.is_default.is_(True)))
+    billing = _team("Billing", "财务")
+    rnd = _team("R&D", "研发")
+    users = {email: _user(email, role) for email, _, role in DEMO_LOGINS}
+    lead = users["lead@demo.loopdesk.dev"]
+    support.lead_id = lead.id
+    billing.lead_id = lead.id
+    rnd.lead_id = users["rd@demo.loopdesk.dev"].id
+    for email in ("lead@demo.loopdesk.dev", "li.na@demo.loopdesk.dev",
+                  "sam@demo.loopdesk.dev", "wang.wei@demo.loopdesk.dev"):
+        add_member(support, users[email])
+    add_member(billing, users["sam@demo.loopdesk.dev"])
+    add_member(rnd, users["rd@demo.loopdesk.dev"])
+    chinese = skill("zh")
+    for email in ("li.na@demo.loopdesk.dev", "wang.wei@demo.loopdesk.dev",
+                  "lead@demo.loopdesk.dev"):
+        if chinese not in users[email].skills:
+            users[email].skills.append(chinese)
+    users["wang.wei@demo.loopdesk.dev"].availability = Availability.AWAY
+    _routing_rules(billing)
+    sales = users["sales@demo.loopdesk.dev"]
+    _account("华夏物流 Huaxia Logistics", Tier.VIP, sales, users["li.na@demo.loopdesk.dev"],
+             ["WMS", "Scanner"], ["it@huaxia-logistics.example",
+                                  "warehouse@huaxia-logistics.example"])
+    _account("Northwind Traders", Tier.VIP, sales, users["sam@demo.loopdesk.dev"],
+             ["Orders API", "BI"], ["ops@northwind.example", "bi@northwind.example",
+                                    "dev@northwind.example", "legal@northwind.example"])
+    _account("Contoso", Tier.STANDARD, sales, None, ["Mobile"],
+             ["finance@contoso.example", "hr@contoso.example", "mobile@contoso.example"])
+    _account("京华科技 Jinghua Tech", Tier.STANDARD, None, None, ["Reports"],
+             ["data@jinghua.example", "finance@jinghua.example"])
+    db.session.commit()
+    created = _tickets(users)
+    return f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
+
+
+def _team(name: str, name_zh: str) -> Team:
+    team = db.session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        team = Team(name=name, name_zh=name_zh)
+        db.session.add(team)
+        db.session.flush()
+    return team
+
+
+def _user(email: str, role: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    return user or create_user(email, role, DEMO_PASSWORD, _NAMES[email])
+
+
+def _routing_rules(billing: Team) -> None:
+    from tickets.models import RoutingRule
+
+    if db.session.scalar(select(func.count()).select_from(RoutingRule)):
+        return
+    db.session.add(RoutingRule(position=10, name="Billing questions", team_id=billing.id,
+                               conditions={"keywords": ["invoice", "发票", "VAT", "refund",
+                                                        "退款"]}))
+    support = db.session.scalar(select(Team).where(Team.is_default.is_(True)))
+    db.session.add(RoutingRule(position=20, name="Chinese-speaking customers",
+                               team_id=support.id, conditions={"language": ["zh"]},
+                               required_skills=["zh"]))
+
+
+def _account(name: str, tier: Tier, sales: User | None, agent: User | None,
+             products: list[str], emails: list[str]) -> None:
+    account = db.session.scalar(select(Account).where(Account.name == name))
+    if account is None:
+        account = Account(name=name, tier=tier, sales_owner_id=sales.id if sales else None,
+                          dedicated_agent_id=agent.id if agent else None,
+                          products=[AccountProduct(product=p) for p in products])
+        db.session.add(account)
+        db.session.flush()
+    for email in emails:
+        if db.session.scalar(select(Contact.id).where(Contact.email == email)) is None:
+            db.session.add(Contact(email=email, name=email.split("@")[0], account_id=account.id,
+                                   company=name))
+
+
+def _tickets(users: dict[str, User]) -> int:
+    from tickets import conversation, intake, lifecycle
+    from tickets.models import Channel, Priority, Status, Ticket, Visibility
+
+    if db.session.scalar(select(func.count()).select_from(Ticket)):
+        return 0
+    agent = users["li.na@demo.loopdesk.dev"]
+    for index, (subject, body, email, urgency, language, target) in enumerate(_TICKETS):
+        channel = [Channel.WEB, Channel.EMAIL, Channel.API, Channel.PHONE][index % 4]
+        ticket = intake.submit(intake.IntakeRequest(
+            subject=subject, description=body, customer_email=email, channel=channel,
+            urgency=Priority(urgency), language=language)).ticket
+        staff = ticket.assignee or agent
+        now = utcnow()
+        if target == "new":
+            continue
+        reply = "您好，我们正在处理。" if language == "zh" else "Thanks, we are looking into it."
+        conversation.add_staff_message(ticket, staff, reply, Visibility.PUBLIC, now)
+        steps = {"open": [], "pending_customer": [Status.PENDING_CUSTOMER],
+                 "pending_internal": [Status.PENDING_INTERNAL],
+                 "resolved": [Status.RESOLVED], "closed": [Status.RESOLVED, Status.CLOSED],
+                 "reopened": [Status.RESOLVED, Status.REOPENED]}[target]
+        for step in steps:
+            lifecycle.change_status(ticket, step, actor=staff, now=now + timedelta(seconds=1),
+                                    reason="demo")
+        db.session.commit()
+    return len(_TICKETS)

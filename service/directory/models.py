@@ -1,0 +1,110 @@
+"""The directory: teams, skills, customer accounts and contacts."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.auth.models import User
+from service.db_types import UTCDateTime, str_enum, utcnow
+from service.extensions import db
+
+
+class Tier(enum.StrEnum):
+    STANDARD = "standard"
+    VIP = "vip"
+
+
+team_members = Table(
+    "team_members", db.metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+user_skills = Table(
+    "user_skills", db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill_id", ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(db.Model):
+    """A team or department (support, R&D, QA, logistics…) with a lead."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(80))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
+    members: Mapped[list[User]] = relationship(secondary=team_members, backref="teams")
+
+
+class Skill(db.Model):
+    """Something a ticket may need and an agent may have (a language, a product line)."""
+
+    __tablename__ = "skills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    users: Mapped[list[User]] = relationship(secondary=user_skills, backref="skills")
+
+
+class Account(db.Model):
+    """A customer company: tier, sales owner, dedicated agent, products owned."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, "tier"), default=Tier.STANDARD)
+    sales_owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    dedicated_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sales_owner: Mapped[User | None] = relationship(foreign_keys=[sales_owner_id])
+    dedicated_agent: Mapped[User | None] = relationship(foreign_keys=[dedicated_agent_id])
+    products: Mapped[list[AccountProduct]] = relationship(
+        cascade="all, delete-orphan", order_by="AccountProduct.product")
+
+    @property
+    def product_names(self) -> list[str]:
+        return [item.product for item in self.products]
+
+
+class AccountProduct(db.Model):
+    """A product an account owns."""
+
+    __tablename__ = "account_products"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    product: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class Contact(db.Model):
+    """A customer person, found by email (stored lower-cased, unique)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    company: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(5))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    email_bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account | None] = relationship()

@@ -1,0 +1,265 @@
+"""One facade for background work: RQ when REDIS_URL is set, in-process otherwise.
+
+`enqueue()` never runs or sends anything before the caller's transaction commits; a
+rollback drops what it queued. With Redis, a job that cannot be handed to Redis at that
+moment waits in the `job_outbox` table until `sweep_outbox` re-enqueues it. In embedded
+mode, a job that fails is kept in the same outbox and retried with backoff.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import JSON, Integer, String, Text, event, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from service.db_types import UTCDateTime
+from service.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default", "mail", "sweeps", "webhooks")
+RETRY_INTERVALS = (10, 30, 120, 600, 1800)  # seconds; the backoff of RQ and of the outbox
+
+
+class JobOutbox(db.Model):
+    """A job waiting to be (re)enqueued: Redis was down, or an in-process run failed."""
+
+    __tablename__ = "job_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    func: Mapped[str] = mapped_column(String(200))
+    args: Mapped[list] = mapped_column(JSON)
+    queue: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    func: str
+    args: tuple
+    queue: str
+
+
+def job(queue: str = "default") -> Callable:
+    """Mark a function as a background job (RQ entry point taking ids, not objects)."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def run(*args: Any) -> Any:
+            if has_app_context():
+                return fn(*args)
+            with worker_app().app_context():
+                return fn(*args)
+
+        run.job_queue = queue  # type: ignore[attr-defined]
+        run.job_path = f"{fn.__module__}.{fn.__qualname__}"  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+def enqueue(func: Callable, *args: Any) -> None:
+    """Run `func(*args)` in the background once the current transaction commits."""
+    path = getattr(func, "job_path", None)
+    if path is None:
+        raise TypeError(f"{func!r} is not decorated with @job")
+    json.dumps(args)  # jobs take ids and plain values; fail loudly at the call site
+    db.session.info.setdefault("pending_jobs", []).append(PendingJob(path, args, func.job_queue))
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending = session.info.pop("pending_jobs", None)
+    if pending:
+        dispatch(current_app._get_current_object(), pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop("pending_jobs", None)
+
+
+def dispatch(app: Flask, jobs: list[PendingJob]) -> None:
+    """Hand committed jobs to RQ, or run them in-process in embedded mode."""
+    if app.config.get("REDIS_URL"):
+        for pending in jobs:
+            try:
+                _rq_enqueue(app, pending)
+            except Exception as error:  # Redis down: the outbox keeps the job for the sweep.
+                log.warning("redis unavailable, job %s kept in outbox: %s", pending.func, error)
+                _store_in_outbox(app, pending, attempts=0, error=repr(error), delay=0)
+    elif app.config.get("JOBS_EAGER"):
+        for pending in jobs:
+            _run_inline(app, pending, attempts=0)
+    else:
+        executor = _executor()
+        for pending in jobs:
+            executor.submit(_run_inline, app, pending, 0)
+
+
+def _rq_enqueue(app: Flask, pending: PendingJob) -> None:
+    from rq import Queue, Retry
+
+    queue = Queue(pending.queue, connection=redis_connection(app))
+    queue.enqueue(pending.func, *pending.args, retry=Retry(max=len(RETRY_INTERVALS),
+                                                           interval=list(RETRY_INTERVALS)))
+
+
+def _run_inline(app: Flask, pending: PendingJob, attempts: int) -> bool:
+    try:
+        func = _resolve(pending.func)
+        with app.app_context():
+            func(*pending.args)
+        return True
+    except Exception as error:
+        log.exception("job %s failed (attempt %d)", pending.func, attempts + 1)
+        delay = RETRY_INTERVALS[min(attempts, len(RETRY_INTERVALS) - 1)]
+        _store_in_outbox(app, pending, attempts=attempts + 1, error=repr(error), delay=delay)
+        return False
+
+
+def _store_in_outbox(app: Flask, pending: PendingJob, *, attempts: int, error: str,
+                     delay: int) -> None:
+    now = datetime.now(UTC)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(insert(JobOutbox).values(
+                func=pending.func, args=list(pending.args), queue=pending.queue,
+                attempts=attempts, status="pending", last_error=error[:2000],
+                next_attempt_at=now + timedelta(seconds=delay), created_at=now))
+
+
+def sweep_outbox(limit: int = 200) -> int:
+    """Re-enqueue (or, embedded, re-run) outbox jobs that are due; returns how many moved."""
+    app = current_app._get_current_object()
+    now = datetime.now(UTC)
+    query = (select(JobOutbox).where(JobOutbox.status == "pending",
+                                     JobOutbox.next_attempt_at <= now)
+             .order_by(JobOutbox.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+    rows = db.session.scalars(query).all()
+    moved = 0
+    for row in rows:
+        pending = PendingJob(row.func, tuple(row.args), row.queue)
+        if app.config.get("REDIS_URL"):
+            try:
+                _rq_enqueue(app, pending)
+            except Exception as error:
+                row.last_error = repr(error)[:2000]
+                row.next_attempt_at = now + timedelta(seconds=RETRY_INTERVALS[0])
+                continue
+            db.session.delete(row)
+            moved += 1
+            continue
+        if row.attempts >= len(RETRY_INTERVALS):
+            row.status = "failed"  # kept for admins; never retried again
+            continue
+        # Embedded mode has one process: committing here only publishes the removal, and
+        # a failing run records itself again as a new outbox row with the next backoff.
+        db.session.delete(row)
+        db.session.commit()
+        _run_inline(app, pending, attempts=row.attempts)
+        moved += 1
+    db.session.commit()
+    return moved
+
+
+def failed_jobs(app: Flask, limit: int = 100) -> list[dict[str, Any]]:
+    """Jobs that exhausted their retries: RQ's failed registry plus failed outbox rows."""
+    result: list[dict[str, Any]] = []
+    if app.config.get("REDIS_URL"):
+        from rq import Queue
+        from rq.registry import FailedJobRegistry
+
+        connection = redis_connection(app)
+        for name in QUEUES:
+            registry = FailedJobRegistry(queue=Queue(name, connection=connection))
+            for job_id in registry.get_job_ids(0, limit - 1):
+                rq_job = Queue(name, connection=connection).fetch_job(job_id)
+                if rq_job is None:
+                    continue
+                result.append({
+                    "id": job_id, "queue": name, "func": rq_job.func_name,
+                    "args": list(rq_job.args), "failed_at": _iso(rq_job.ended_at),
+                    "error": (rq_job.latest_result().exc_string if rq_job.latest_result()
+                              else None),
+                    "source": "rq"})
+    rows = db.session.scalars(select(JobOutbox).where(JobOutbox.status == "failed")
+                              .order_by(JobOutbox.id.desc()).limit(limit))
+    for row in rows:
+        result.append({"id": f"outbox-{row.id}", "queue": row.queue, "func": row.func,
+                       "args": row.args, "failed_at": _iso(row.next_attempt_at),
+                       "error": row.last_error, "source": "outbox"})
+    return result[:limit]
+
+
+def outbox_depth() -> int:
+    """Jobs waiting in the outbox (pending)."""
+    from sqlalchemy import func as sql_func
+
+    return db.session.scalar(select(sql_func.count()).select_from(JobOutbox)
+                             .where(JobOutbox.status == "pending")) or 0
+
+
+def redis_connection(app: Flask):
+    """The app's Redis client, created once per process."""
+    client = app.extensions.get("loopdesk_redis")
+    if client is None:
+        from redis import Redis
+
+        client = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=1,
+                                socket_timeout=2)
+        app.extensions["loopdesk_redis"] = client
+    return client
+
+
+def _resolve(path: str) -> Callable:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+_executor_lock = threading.Lock()
+_executor_instance: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _executor_instance
+    with _executor_lock:
+        if _executor_instance is None:
+            _executor_instance = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jobs")
+        return _executor_instance
+
+
+_worker_app: Flask | None = None
+
+
+def worker_app() -> Flask:
+    """The app an RQ worker process runs jobs in (built once from the environment)."""
+    global _worker_app
+    if _worker_app is None:
+        from service import create_app
+
+        _worker_app = create_app()
+    return _worker_app

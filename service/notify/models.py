@@ -1,0 +1,43 @@
+"""Outbound mail and staff notifications, each keyed so an effect happens once."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db_types import UTCDateTime, utcnow
+from service.extensions import db
+
+
+class OutboundMail(db.Model):
+    """A mail we send; `dedupe_key` (e.g. "ack:ticket:42") makes a retried job send it once."""
+
+    __tablename__ = "outbound_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|logged
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(db.Model):
+    """A notice for a staff member (SLA warning, escalation…), shown in the console."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_ref: Mapped[str] = mapped_column(String(60))  # e.g. "ticket:42"
+    title: Mapped[str] = mapped_column(String(300))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

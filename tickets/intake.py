@@ -1,0 +1,140 @@
+"""The one intake service every channel goes through.
+
+validate (at the boundary) → find or create the customer → deduplicate → derive priority →
+start the SLA clock → route and assign → enqueue the acknowledgement → timeline events.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service import events, jobs
+from service.auth.models import User
+from service.db_types import utcnow
+from service.directory.models import Tier
+from service.directory.services import find_or_create_contact
+from service.errors import Conflict
+from service.extensions import db
+from tickets import routing, sla, timeline
+from tickets.models import (ActorKind, Channel, IdempotencyKey, Message, Priority, Status,
+                            Ticket, TicketTag, Visibility)
+from tickets.priority import derive_priority
+
+
+@dataclass
+class IntakeRequest:
+    """A validated request for a new ticket, whatever channel it came from."""
+    subject: str
+    description: str
+    customer_email: str
+    channel: Channel
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    customer_company: str | None = None
+    urgency: Priority | None = None
+    priority: Priority | None = None  # staff only; the caller checks the permission
+    category: str | None = None
+    product: str | None = None
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+    actor: User | None = None
+    idempotency_key: str | None = None
+    idempotency_scope: str = "public"
+    fingerprint_source: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    ticket: Ticket
+    created: bool
+
+
+def submit(request: IntakeRequest) -> IntakeResult:
+    """Turn a request into a ticket (or return the one an idempotent retry made)."""
+    fingerprint = _fingerprint(request)
+    if request.idempotency_key:
+        existing = _replay(request, fingerprint)
+        if existing is not None:
+            return IntakeResult(existing, created=False)
+    now = utcnow()
+    contact = find_or_create_contact(request.customer_email, request.customer_name,
+                                     request.customer_phone, request.customer_company,
+                                     request.language)
+    account = contact.account
+    text = f"{request.subject}\n{request.description}"
+    decision = derive_priority(staff_priority=request.priority, urgency=request.urgency,
+                               is_vip=account is not None and account.tier == Tier.VIP,
+                               text=text)
+    facts = routing.TicketFacts(channel=request.channel.value, category=request.category,
+                                product=request.product,
+                                language=request.language or contact.language,
+                                tier=account.tier.value if account else None, text=text)
+    route = routing.route(facts)
+    ticket = Ticket(subject=request.subject, status=Status.NEW, priority=decision.priority,
+                    priority_reason=decision.reason, channel=request.channel,
+                    language=facts.language, category=request.category,
+                    product=request.product, required_skills=route.required_skills,
+                    contact=contact, account_id=contact.account_id, team_id=route.team_id,
+                    created_by_id=request.actor.id if request.actor else None,
+                    created_at=now, updated_at=now, sla_started_at=now)
+    ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]
+    db.session.add(ticket)
+    db.session.flush()
+    db.session.add(Message(ticket_id=ticket.id, author_kind=ActorKind.CUSTOMER,
+                           author_contact_id=contact.id, visibility=Visibility.PUBLIC,
+                           channel=request.channel, body=request.description, created_at=now))
+    sla.start_clock(ticket, sla.policy_for(decision.priority), now)
+    timeline.record(ticket.id, "created", actor=request.actor,
+                    contact_id=None if request.actor else contact.id,
+                    channel=request.channel.value, at=now, priority=decision.priority.value,
+                    priority_reason=decision.reason, rule=route.rule_name,
+                    team_id=route.team_id)
+    routing.assign(ticket, now)
+    if request.idempotency_key and not _remember(request, fingerprint, ticket):
+        db.session.rollback()  # a concurrent retry won the race: answer with its ticket
+        existing = _replay(request, fingerprint)
+        if existing is None:
+            raise Conflict("A concurrent request with this Idempotency-Key failed; retry.")
+        return IntakeResult(existing, created=False)
+    events.ticket_created.send(ticket.id, channel=request.channel.value)
+    from tickets import jobs as ticket_jobs
+
+    jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
+    db.session.commit()
+    return IntakeResult(ticket, created=True)
+
+
+def _fingerprint(request: IntakeRequest) -> str:
+    source = request.fingerprint_source
+    if source is None:
+        source = {key: value for key, value in vars(request).items()
+                  if key not in {"actor", "idempotency_key", "idempotency_scope"}}
+    canonical = json.dumps(source, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(request: IntakeRequest, fingerprint: str) -> Ticket | None:
+    row = db.session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.scope == request.idempotency_scope,
+        IdempotencyKey.key == request.idempotency_key))
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was already used with a different request body.")
+    return db.session.get(Ticket, row.ticket_id)
+
+
+def _remember(request: IntakeRequest, fingerprint: str, ticket: Ticket) -> bool:
+    try:
+        with db.session.begin_nested():
+            db.session.add(IdempotencyKey(scope=request.idempotency_scope,
+                                          key=request.idempotency_key,
+                                          request_hash=fingerprint, ticket_id=ticket.id))
+    except IntegrityError:
+        return False
+    return True

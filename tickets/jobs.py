@@ -1,0 +1,40 @@
+"""Background entry points of the tickets domain: take ids, load, call a service."""
+from __future__ import annotations
+
+from service.extensions import db
+from service.jobs import job
+
+
+@job(queue="mail")
+def send_acknowledgement(ticket_id: int) -> None:
+    """Tell the customer their ticket number and portal link (once per ticket)."""
+    from tickets.notices import acknowledge
+
+    acknowledge(ticket_id)
+
+
+@job(queue="mail")
+def send_sla_digest(user_id: int) -> None:
+    """Mail a staff member their pending SLA warnings and escalations in one message."""
+    from tickets.notices import mail_sla_digest
+
+    mail_sla_digest(user_id)
+
+
+@job(queue="sweeps")
+def sweep_sla() -> None:
+    """Run the SLA sweep over every ticket whose check time has come."""
+    from flask import current_app
+
+    from tickets.sla_sweep import sweep
+
+    sweep(batch_size=current_app.config["SLA_SWEEP_BATCH"])
+
+
+@job(queue="default")
+def assign_queued_tickets() -> None:
+    """Assign waiting tickets to agents who can take them now."""
+    from tickets.routing import assign_queued
+
+    assign_queued()
+    db.session.commit()

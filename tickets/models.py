@@ -1,0 +1,303 @@
+"""Tickets, their timeline, SLA policies and clocks, routing rules."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.auth.models import User
+from service.db_types import UTCDateTime, str_enum, utcnow
+from service.directory.models import Account, Contact, Team
+from service.extensions import db
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING_CUSTOMER = "pending_customer"
+    PENDING_INTERNAL = "pending_internal"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+# Statuses in which the ticket is still ours to work (counts toward an agent's load).
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_INTERNAL,
+                 Status.REOPENED)
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    WEB = "web"
+    PORTAL = "portal"
+    CHAT = "chat"
+    PHONE = "phone"
+    API = "api"
+
+
+class SlaState(enum.StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    PAUSED = "paused"
+    MET = "met"
+
+
+class SlaTarget(enum.StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class ActorKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class BusinessCalendar(db.Model):
+    """Working hours in a time zone, with holidays and extra working days."""
+
+    __tablename__ = "business_calendars"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekly_hours: Mapped[dict] = mapped_column(JSON)  # {"0": [["09:00", "18:00"]], ...}
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    days: Mapped[list[CalendarDay]] = relationship(cascade="all, delete-orphan",
+                                                   order_by="CalendarDay.day")
+
+
+class CalendarDay(db.Model):
+    """A holiday, or an extra working day with its own hours, of one calendar."""
+
+    __tablename__ = "calendar_days"
+
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("business_calendars.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    is_working_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours: Mapped[list | None] = mapped_column(JSON)  # [["09:00", "18:00"]] when working
+
+
+class SlaPolicy(db.Model):
+    """First-response and resolution targets for one priority, on a business calendar."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"), unique=True)
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))
+    warning_ratio_percent: Mapped[int] = mapped_column(Integer, default=80)
+
+    calendar: Mapped[BusinessCalendar] = relationship()
+
+
+class Ticket(db.Model):
+    """A customer request and everything needed to drive it to a confirmed fix."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_team_status", "team_id", "status"),
+        Index("ix_tickets_sla_state", "sla_state", "created_at"),
+        Index("ix_tickets_sla_next_check", "sla_next_check_at"),
+        Index("ix_tickets_contact", "contact_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    status: Mapped[Status] = mapped_column(str_enum(Status, "ticket_status"), default=Status.NEW)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    priority_reason: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    language: Mapped[str | None] = mapped_column(String(5))
+    category: Mapped[str | None] = mapped_column(String(80))
+    product: Mapped[str | None] = mapped_column(String(80))
+    required_skills: Mapped[list] = mapped_column(JSON, default=list)
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    # SLA clock. Due times are recomputed from sla_started_at, the policy and the
+    # business time spent paused, so priority changes and pauses compose exactly.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"))
+    sla_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_state: Mapped[SlaState] = mapped_column(str_enum(SlaState, "sla_state"),
+                                                default=SlaState.ON_TRACK)
+    sla_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    account: Mapped[Account | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    sla_policy: Mapped[SlaPolicy | None] = relationship()
+    tag_rows: Mapped[list[TicketTag]] = relationship(cascade="all, delete-orphan",
+                                                     order_by="TicketTag.tag")
+
+    @property
+    def number(self) -> str:
+        return format_number(self.id)
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+def format_number(ticket_id: int) -> str:
+    """The human ticket number, e.g. T-000123."""
+    return f"T-{ticket_id:06d}"
+
+
+class TicketTag(db.Model):
+    __tablename__ = "ticket_tags"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class Message(db.Model):
+    """A public message or an internal note on a ticket."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "visibility"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author_user: Mapped[User | None] = relationship()
+    author_contact: Mapped[Contact | None] = relationship()
+
+
+class TicketEvent(db.Model):
+    """One entry of a ticket's timeline: who did what, when, from which channel."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SlaPause(db.Model):
+    """A stretch during which a ticket's SLA clock stood still, and who stopped it why."""
+
+    __tablename__ = "sla_pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_by_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
+    paused_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+
+
+class SlaBreach(db.Model):
+    """A missed SLA target, kept for escalation history and reports."""
+
+    __tablename__ = "sla_breaches"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    target: Mapped[SlaTarget] = mapped_column(str_enum(SlaTarget, "sla_target"))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class RoutingRule(db.Model):
+    """An ordered rule: when a ticket matches every condition, it goes to `team`."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {"channel": [...], "category": [...], "product": [...], "language": [...],
+    #  "tier": [...], "keywords": [...]}; an absent key matches anything.
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    required_skills: Mapped[list] = mapped_column(JSON, default=list)
+
+    team: Mapped[Team] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """Remembers which ticket an `Idempotency-Key` created, per caller."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,184 @@
+"""Routing rules pick a team; assignment picks the least-loaded eligible agent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import case, func, select
+
+from service.auth.models import Availability, Role, User
+from service.directory.models import Account, Skill, Team, team_members, user_skills
+from service.extensions import db
+from tickets import timeline
+from tickets.models import OPEN_STATUSES, Priority, RoutingRule, Status, Ticket
+
+ASSIGNABLE_ROLES = (Role.AGENT, Role.LEAD)
+# Priority weights break ties between agents with the same number of open tickets.
+PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What routing rules can look at."""
+    channel: str
+    category: str | None
+    product: str | None
+    language: str | None
+    tier: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Route:
+    team_id: int | None
+    required_skills: list[str]
+    rule_name: str | None
+
+
+def rule_matches(conditions: dict, facts: TicketFacts) -> bool:
+    """Whether every condition of a rule holds for the ticket (absent = any)."""
+    for field in ("channel", "category", "product", "language", "tier"):
+        wanted = conditions.get(field)
+        if wanted:
+            value = getattr(facts, field)
+            if value is None or value.lower() not in {item.lower() for item in wanted}:
+                return False
+    keywords = conditions.get("keywords")
+    if keywords:
+        text = facts.text.lower()
+        if not any(word.lower() in text for word in keywords):
+            return False
+    return True
+
+
+def route(facts: TicketFacts) -> Route:
+    """The team (and skills) of the first matching active rule, else the default team."""
+    rules = db.session.scalars(select(RoutingRule).where(RoutingRule.is_active.is_(True))
+                               .order_by(RoutingRule.position, RoutingRule.id))
+    for rule in rules:
+        if rule_matches(rule.conditions or {}, facts):
+            return Route(rule.team_id, list(rule.required_skills or []), rule.name)
+    default_team = db.session.scalar(select(Team.id).where(Team.is_default.is_(True))
+                                     .order_by(Team.id).limit(1))
+    return Route(default_team, [], None)
+
+
+def assign(ticket: Ticket, now: datetime) -> User | None:
+    """Assign the ticket to the best eligible agent, or leave it queued on its team.
+
+    Candidate agents' rows are locked in id order (FOR UPDATE on PostgreSQL, the write
+    lock on SQLite), so concurrent intakes see each other's assignments and never push
+    an agent past capacity.
+    """
+    dedicated_id = _dedicated_agent_id(ticket)
+    if ticket.team_id is None and dedicated_id is None:
+        return None
+    member_ids = select(team_members.c.user_id).where(team_members.c.team_id == ticket.team_id)
+    candidates = select(User).where(
+        User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES),
+        (User.id.in_(member_ids)) | (User.id == dedicated_id),
+    ).order_by(User.id).with_for_update(of=User)
+    agents = list(db.session.scalars(candidates))
+    if not agents:
+        return None
+    chosen = _pick(agents, ticket, dedicated_id)
+    if chosen is None:
+        return None
+    set_assignee(ticket, chosen, now, actor=None, reason="auto")
+    return chosen
+
+
+def _dedicated_agent_id(ticket: Ticket) -> int | None:
+    if ticket.account_id is None:
+        return None
+    return db.session.scalar(select(Account.dedicated_agent_id)
+                             .where(Account.id == ticket.account_id))
+
+
+def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User | None:
+    ids = [agent.id for agent in agents]
+    weight = case(*[(Ticket.priority == p, w) for p, w in PRIORITY_WEIGHT.items()], else_=1)
+    loads = {row.assignee_id: (row.count, row.weighted) for row in db.session.execute(
+        select(Ticket.assignee_id, func.count().label("count"),
+               func.sum(weight).label("weighted"))
+        .where(Ticket.assignee_id.in_(ids), Ticket.status.in_(OPEN_STATUSES),
+               Ticket.id != (ticket.id or 0))
+        .group_by(Ticket.assignee_id))}
+    required = set(ticket.required_skills or [])
+    skills: dict[int, set[str]] = {}
+    if required:
+        for user_id, name in db.session.execute(
+                select(user_skills.c.user_id, Skill.name)
+                .join(Skill, Skill.id == user_skills.c.skill_id)
+                .where(user_skills.c.user_id.in_(ids))):
+            skills.setdefault(user_id, set()).add(name)
+
+    def eligible(agent: User) -> bool:
+        count = loads.get(agent.id, (0, 0))[0]
+        return (agent.availability == Availability.AVAILABLE
+                and count < agent.max_open_tickets
+                and required <= skills.get(agent.id, set()))
+
+    pool = [agent for agent in agents if eligible(agent)]
+    for agent in pool:
+        if agent.id == dedicated_id:
+            return agent
+    if ticket.team_id is not None and dedicated_id is not None:
+        team_ids = set(db.session.scalars(member_ids_of(ticket.team_id)))
+        pool = [agent for agent in pool if agent.id in team_ids]
+    if not pool:
+        return None
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return min(pool, key=lambda agent: (loads.get(agent.id, (0, 0))[0],
+                                        loads.get(agent.id, (0, 0))[1] or 0,
+                                        agent.last_assigned_at or epoch, agent.id))
+
+
+def member_ids_of(team_id: int):
+    """Select the user ids of a team's members."""
+    return select(team_members.c.user_id).where(team_members.c.team_id == team_id)
+
+
+def set_assignee(ticket: Ticket, agent: User | None, now: datetime, *, actor: User | None,
+                 reason: str) -> None:
+    """Give the ticket to `agent` (or nobody), with a timeline event."""
+    from service import events
+
+    previous = ticket.assignee_id
+    ticket.assignee = agent
+    ticket.assignee_id = agent.id if agent else None
+    ticket.updated_at = now
+    if agent is not None:
+        agent.last_assigned_at = now
+        if ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+    timeline.record(ticket.id, "assigned", actor=actor, at=now, reason=reason,
+                    assignee_id=ticket.assignee_id, previous_assignee_id=previous)
+    if agent is not None:
+        events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
+
+
+def assign_queued(team_ids: list[int] | None = None, now: datetime | None = None,
+                  limit: int = 200) -> int:
+    """Assign waiting (unassigned, open) tickets, oldest first, while anyone is eligible."""
+    from service.db_types import utcnow
+
+    now = now or utcnow()
+    query = (select(Ticket).where(Ticket.assignee_id.is_(None), Ticket.team_id.is_not(None),
+                                  Ticket.status.in_(OPEN_STATUSES))
+             .order_by(Ticket.created_at, Ticket.id).limit(limit)
+             .with_for_update(skip_locked=True, of=Ticket))
+    if team_ids:
+        query = query.where(Ticket.team_id.in_(team_ids))
+    assigned = 0
+    # Once nobody can take a (team, skills) kind of ticket, skip the rest of that kind.
+    exhausted: set[tuple[int | None, tuple[str, ...]]] = set()
+    for ticket in db.session.scalars(query).all():
+        kind = (ticket.team_id, tuple(sorted(ticket.required_skills or [])))
+        if kind in exhausted:
+            continue
+        if assign(ticket, now) is None:
+            exhausted.add(kind)
+        else:
+            assigned += 1
+    return assigned

@@ -1,0 +1,184 @@
+"""Marshmallow schemas of the tickets API: in, out, patch and query shapes."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
+
+from service.schemas import StrictSchema
+from service.validation import is_email
+from tickets.models import Priority, SlaState, Status, Visibility
+
+_TAG = validate.Regexp(r"^[\w\-\.\u4e00-\u9fff]{1,50}$",
+                       error="Tags are 1-50 letters, digits, '-', '_' or '.'.")
+_LABEL = validate.Length(min=1, max=80)
+
+
+class CustomerIn(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+()\-. ]{3,40}$",
+                                                   error="Not a valid phone number."))
+    company = fields.String(validate=validate.Length(min=1, max=200))
+
+    @validates("email")
+    def _email(self, value: str, **_kwargs) -> None:
+        if not is_email(value.strip().lower()):
+            raise ValidationError("Not a valid email address.")
+
+
+def _enum_field(enum_class, **kwargs) -> fields.Enum:
+    return fields.Enum(enum_class, by_value=True, **kwargs)
+
+
+class TicketIn(StrictSchema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    customer = fields.Nested(CustomerIn, required=True)
+    urgency = _enum_field(Priority)
+    priority = _enum_field(Priority)
+    category = fields.String(validate=_LABEL)
+    product = fields.String(validate=_LABEL)
+    language = fields.String(validate=validate.OneOf(["zh", "en"]))
+    tags = fields.List(fields.String(validate=_TAG), validate=validate.Length(max=20))
+
+    @post_load
+    def _dedupe_tags(self, data, **_kwargs):
+        if "tags" in data:
+            data["tags"] = sorted({tag.lower() for tag in data["tags"]})
+        return data
+
+
+class TicketPatch(StrictSchema):
+    priority = _enum_field(Priority)
+    status = _enum_field(Status)
+    team = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
+    assignee = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
+    category = fields.String(allow_none=True, validate=_LABEL)
+    tags = fields.List(fields.String(validate=_TAG), validate=validate.Length(max=20))
+    reason = fields.String(validate=validate.Length(min=1, max=300))
+
+    @post_load
+    def _require_change(self, data, **_kwargs):
+        if not set(data) - {"reason"}:
+            raise ValidationError("Send at least one field to change.", "_schema")
+        if "tags" in data:
+            data["tags"] = sorted({tag.lower() for tag in data["tags"]})
+        return data
+
+
+SORTS = ("-created_at", "created_at", "-updated_at", "updated_at")
+
+
+class TicketQuery(StrictSchema):
+    status = fields.List(_enum_field(Status))
+    priority = fields.List(_enum_field(Priority))
+    team = fields.Integer(validate=validate.Range(min=1))
+    assignee = fields.String(validate=validate.Regexp(r"^(me|none|[1-9][0-9]{0,9})$",
+                                                      error="Use a user id, 'me' or 'none'."))
+    sla_state = fields.List(_enum_field(SlaState))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+    @pre_load
+    def _split_lists(self, data, **_kwargs):
+        data = dict(data)
+        for key in ("status", "priority", "sla_state"):
+            if key in data:
+                values = data[key] if isinstance(data[key], list) else [data[key]]
+                data[key] = [part for value in values for part in str(value).split(",") if part]
+        for key, value in data.items():
+            if key not in ("status", "priority", "sla_state") and isinstance(value, list):
+                raise ValidationError("Give this parameter once.", key)
+        return data
+
+
+class PageQuery(StrictSchema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class MessageIn(StrictSchema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    visibility = _enum_field(Visibility, load_default=Visibility.PUBLIC)
+
+
+# ---- output ----
+
+class RefOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CustomerOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+
+
+class SlaOut(Schema):
+    policy = fields.String()
+    first_response_due_at = fields.AwareDateTime()
+    resolution_due_at = fields.AwareDateTime()
+    first_responded_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime()
+    paused_at = fields.AwareDateTime()
+    state = fields.String()
+
+
+class TicketOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    subject = fields.String()
+    status = fields.String()
+    priority = fields.String()
+    priority_reason = fields.String()
+    channel = fields.String()
+    language = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    product = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    customer = fields.Nested(CustomerOut)
+    team = fields.Nested(RefOut, allow_none=True)
+    assignee = fields.Nested(RefOut, allow_none=True)
+    sla = fields.Nested(SlaOut)
+    reopen_count = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class TicketPageOut(Schema):
+    items = fields.List(fields.Nested(TicketOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class MessageOut(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    author_kind = fields.String()
+    author = fields.Nested(RefOut, allow_none=True)
+    visibility = fields.String()
+    channel = fields.String()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class MessagePageOut(Schema):
+    items = fields.List(fields.Nested(MessageOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    actor_kind = fields.String()
+    actor_user_id = fields.Integer(allow_none=True)
+    actor_contact_id = fields.Integer(allow_none=True)
+    channel = fields.String(allow_none=True)
+    data = fields.Dict()
+    created_at = fields.AwareDateTime()
+
+
+class EventPageOut(Schema):
+    items = fields.List(fields.Nested(EventOut))
+    next_cursor = fields.String(allow_none=True)
