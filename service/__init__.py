@@ -29,6 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    from service.auth.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
     from service.i18n import init_i18n
 
     init_i18n(app, babel)
@@ -55,19 +58,15 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from service.api import api
+    from service.admin_api import blueprint as admin_api
+    from service.api import build_api
     from service.auth.api import blueprint as auth_api
     from service.health import blueprint as health
     from service.openapi import blueprint as openapi
     from tickets.api import blueprint as tickets_api
     from tickets.views import blueprint as tickets_views
 
-    api.register_blueprint(auth_api)
-    api.register_blueprint(tickets_api)
-    from service.admin_api import blueprint as admin_api
-
-    api.register_blueprint(admin_api)
-    app.register_blueprint(api)
+    app.register_blueprint(build_api([auth_api, tickets_api, admin_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)

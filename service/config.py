@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     # Jobs run after commit: in a background thread in embedded mode, or right away
     # (still after commit) when JOBS_EAGER is set, which tests use for determinism.
     "JOBS_EAGER": False,
+    # werkzeug's scrypt (a memory-hard KDF); tests use a cheaper method to stay fast.
+    "PASSWORD_HASH_METHOD": "scrypt",
     "PORTAL_LINK_MAX_AGE_DAYS": 90,
     "ACK_RATE_LIMIT_PER_HOUR": 10,
     "SLA_SWEEP_BATCH": 500,

@@ -25,12 +25,13 @@ def visible_to(user: User):
     """SQL condition: tickets this staff user may see (others answer 404)."""
     if can(user, Permission.TICKET_VIEW_ALL):
         return true()
+    own = Ticket.created_by_id == user.id
     if user.role == Role.DEPARTMENT:
-        return Ticket.team_id.in_(select(team_members.c.team_id)
-                                  .where(team_members.c.user_id == user.id))
+        return own | Ticket.team_id.in_(select(team_members.c.team_id)
+                                        .where(team_members.c.user_id == user.id))
     if user.role == Role.SALES:
-        return Ticket.account_id.in_(select(Account.id)
-                                     .where(Account.sales_owner_id == user.id))
+        return own | Ticket.account_id.in_(select(Account.id)
+                                           .where(Account.sales_owner_id == user.id))
     return false()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,7 +26,7 @@ class Availability(enum.StrEnum):
     OUT_OF_OFFICE = "out_of_office"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A staff member: agent, lead, department member, sales rep or admin."""
 
     __tablename__ = "users"

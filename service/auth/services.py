@@ -33,10 +33,16 @@ def create_user(email: str, role: str, password: str | None, name: str | None = 
     if db.session.scalar(select(User.id).where(User.email == address)) is not None:
         raise Conflict(f"A user with the email {address} already exists.")
     user = User(email=address, role=role_value, name=(name or address.split("@")[0])[:120],
-                password_hash=generate_password_hash(password) if password else None)
+                password_hash=_hash(password) if password else None)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _hash(password: str) -> str:
+    from flask import current_app
+
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def set_password(user: User, password: str) -> None:
@@ -44,7 +50,7 @@ def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(errors={"password": [
             f"Must be at least {MIN_PASSWORD_LENGTH} characters."]})
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = _hash(password)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -90,3 +96,11 @@ def user_for_token(raw: str) -> User | None:
     if not token.user.is_active:
         return None
     return token.user
+
+
+def load_session_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the active user behind a console session."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.is_active else None

@@ -1,0 +1,232 @@
+"""Shared fixtures: an app per test on SQLite (fast) or PostgreSQL (integration)."""
+from __future__ import annotations
+
+import os
+import shutil
+from itertools import count
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+# Tests choose their own database and queue; never the developer's.
+for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):
+    os.environ.pop(_name, None)
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from service import create_app  # noqa: E402
+from service.extensions import db  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_TEST_DB = os.environ.get("TEST_PG_DB", "loopdesk_test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "JOBS_EAGER": True,
+    "RATELIMIT_ENABLED": False,
+    "SERVER_NAME": None,
+    "BASE_URL": "http://support.test",
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+def unavailable(what: str, error: Exception) -> None:
+    """Skip a test whose service is down, or fail it when CI requires services."""
+    message = f"{what} unavailable: {error}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file with the schema and defaults, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        from tickets.defaults import ensure_defaults
+
+        db.create_all()
+        ensure_defaults(timezone="Asia/Shanghai")
+        db.session.commit()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(sqlite_template, tmp_path):
+    path = tmp_path / "loopdesk.db"
+    shutil.copy(sqlite_template, path)
+    application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ---- PostgreSQL and Redis ----
+
+def pg_url(database: str = PG_TEST_DB) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """A PostgreSQL test database migrated with Alembic once per session."""
+    try:
+        admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{PG_TEST_DB}"'))
+        admin.dispose()
+    except Exception as error:  # connection refused, auth…
+        unavailable("PostgreSQL", error)
+    url = pg_url()
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.config["MIGRATIONS_DIR"])
+        db.engine.dispose()
+    return url
+
+
+def truncate_all(app) -> None:
+    """Empty every table (keeping the Alembic version), then restore the defaults."""
+    from tickets.defaults import ensure_defaults
+
+    names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+    ensure_defaults(timezone="Asia/Shanghai")
+    db.session.commit()
+
+
+@pytest.fixture
+def pg_app(pg_database):
+    application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_database})
+    with application.app_context():
+        truncate_all(application)
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    """A clean Redis database for the test."""
+    from redis import Redis
+
+    try:
+        client = Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1)
+        client.flushdb()
+    except Exception as error:
+        unavailable("Redis", error)
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+# ---- factories ----
+
+_sequence = count(1)
+
+
+@pytest.fixture
+def make_user():
+    """make_user(role="agent", team=None, **fields) → a committed staff user."""
+    from service.auth.services import create_user
+    from service.directory.services import add_member
+
+    def factory(role: str = "agent", team=None, password: str = "correct horse battery",
+                **fields):
+        number = next(_sequence)
+        user = create_user(fields.pop("email", f"{role}{number}@staff.test"), role, password,
+                           fields.pop("name", f"{role.title()} {number}"))
+        for key, value in fields.items():
+            setattr(user, key, value)
+        if team is not None:
+            add_member(team, user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_team():
+    from service.directory.models import Team
+
+    def factory(name: str | None = None, lead=None, is_default: bool = False):
+        team = Team(name=name or f"Team {next(_sequence)}", lead_id=lead.id if lead else None,
+                    is_default=is_default)
+        db.session.add(team)
+        db.session.commit()
+        return team
+
+    return factory
+
+
+@pytest.fixture
+def support_team():
+    """The default team created by ensure_defaults."""
+    from sqlalchemy import select
+
+    from service.directory.models import Team
+
+    return db.session.scalar(select(Team).where(Team.is_default.is_(True)))
+
+
+@pytest.fixture
+def auth():
+    """auth(user) → headers with a fresh bearer token for that user."""
+    from service.auth.services import issue_token
+
+    def headers(user) -> dict[str, str]:
+        token = issue_token(user, name="test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def ticket_body():
+    """ticket_body(**overrides) → a valid POST /api/v1/tickets body."""
+
+    def body(**overrides):
+        data = {"subject": "Printer on fire", "description": "It is on fire. Please help.",
+                "customer": {"email": f"customer{next(_sequence)}@example.com",
+                             "name": "Casey Customer"}}
+        data.update(overrides)
+        return data
+
+    return body
+
+
+@pytest.fixture
+def make_ticket():
+    """make_ticket(**intake fields) → a ticket made through the intake service."""
+    from tickets import intake
+    from tickets.models import Channel
+
+    def factory(**overrides):
+        fields = {"subject": "Something broke", "description": "Details here.",
+                  "customer_email": f"c{next(_sequence)}@example.com", "channel": Channel.API}
+        fields.update(overrides)
+        return intake.submit(intake.IntakeRequest(**fields)).ticket
+
+    return factory
