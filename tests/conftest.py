@@ -142,11 +142,24 @@ def redis_url():
 
 # ---- factories ----
 
+@pytest.fixture
+def active_app(request):
+    """The app factories write to: PostgreSQL when the test uses pg_app (or already pushed
+    another app's context), else the per-test SQLite app."""
+    from flask import current_app, has_app_context
+
+    if "pg_app" in request.fixturenames:
+        return request.getfixturevalue("pg_app")
+    if has_app_context():
+        return current_app._get_current_object()
+    return request.getfixturevalue("app")
+
+
 _sequence = count(1)
 
 
 @pytest.fixture
-def make_user():
+def make_user(active_app):
     """make_user(role="agent", team=None, **fields) → a committed staff user."""
     from service.auth.services import create_user
     from service.directory.services import add_member
@@ -167,7 +180,7 @@ def make_user():
 
 
 @pytest.fixture
-def make_team():
+def make_team(active_app):
     from service.directory.models import Team
 
     def factory(name: str | None = None, lead=None, is_default: bool = False):
@@ -181,7 +194,7 @@ def make_team():
 
 
 @pytest.fixture
-def support_team():
+def support_team(active_app):
     """The default team created by ensure_defaults."""
     from sqlalchemy import select
 
@@ -191,7 +204,7 @@ def support_team():
 
 
 @pytest.fixture
-def auth():
+def auth(active_app):
     """auth(user) → headers with a fresh bearer token for that user."""
     from service.auth.services import issue_token
 
@@ -218,7 +231,7 @@ def ticket_body():
 
 
 @pytest.fixture
-def make_ticket():
+def make_ticket(active_app):
     """make_ticket(**intake fields) → a ticket made through the intake service."""
     from tickets import intake
     from tickets.models import Channel
