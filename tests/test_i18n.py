@@ -8,6 +8,10 @@ or fuzzy fails here. To refresh the catalogs:
         --add-comments=TRANSLATORS: -o service/translations/messages.pot .
     .venv/bin/pybabel update -i service/translations/messages.pot -d service/translations
     # translate the new/fuzzy entries, then: make translations
+
+Simplified Chinese lives in service/translations/zh_Hans_CN, not zh_CN: Flask-Babel passes
+the selected locale through babel.Locale.parse, which turns "zh_CN" into "zh_Hans_CN", and
+the catalog directory is looked up under that name (a zh_CN directory is never found).
 """
 from __future__ import annotations
 
@@ -16,13 +20,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.frontend import ExtractMessages
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "service" / "translations"
-LOCALES = ("en", "zh_CN")
+# The locales the app offers (service.i18n.SUPPORTED) → their catalog directory.
+CATALOG_DIRS = {"en": "en", "zh_CN": "zh_Hans_CN"}
+LOCALES = tuple(CATALOG_DIRS)
 # Keep in step with the extract command above (babel.cfg repeats them per section).
 KEYWORDS = ["_l", "lazy_gettext"]
 
@@ -37,7 +45,7 @@ def placeholders(text: str) -> Counter:
 
 
 def catalog_path(locale: str) -> Path:
-    return TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    return TRANSLATIONS / CATALOG_DIRS[locale] / "LC_MESSAGES" / "messages.po"
 
 
 def load_catalog(locale: str):
@@ -65,7 +73,9 @@ def source_messages(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=LOCALES)
 def catalog(request):
-    return load_catalog(request.param)
+    catalog = load_catalog(request.param)
+    catalog.locale_code = request.param  # the app's name for it, for messages
+    return catalog
 
 
 def _where(message) -> str:
@@ -73,14 +83,27 @@ def _where(message) -> str:
 
 
 def test_extraction_skips_the_virtualenv_and_tests(source_messages):
-    files = {path for message in source_messages for path, _line in message.locations}
+    files = {Path(path).resolve().relative_to(ROOT).as_posix()
+             for message in source_messages for path, _line in message.locations}
     assert files
     allowed = ("service/", "tickets/", "surveys/", "knowledge_base/")
-    assert all(Path(path).as_posix().startswith(allowed) for path in files), sorted(files)
+    assert all(path.startswith(allowed) for path in files), sorted(files)
+
+
+def test_every_offered_locale_has_a_catalog_where_flask_babel_looks():
+    from service.i18n import SUPPORTED
+
+    assert set(SUPPORTED) == set(CATALOG_DIRS)
+    for locale in SUPPORTED:
+        # Flask-Babel → Translations.load(dir, [Locale.parse(locale)]) → gettext.find,
+        # which tries str(Locale) and then the bare language: the .po must sit there.
+        candidates = {str(Locale.parse(locale)), Locale.parse(locale).language}
+        assert CATALOG_DIRS[locale] in candidates, (locale, candidates)
+        assert catalog_path(locale).is_file()
 
 
 def test_every_source_message_is_translated(source_messages, catalog):
-    locale = str(catalog.locale_identifier)
+    locale = catalog.locale_code
     assert not catalog.fuzzy, f"{locale}: the catalog header is marked fuzzy"
     problems = []
     for source in source_messages:
@@ -108,7 +131,7 @@ def test_chinese_catalog_has_one_plural_form():
 
 
 def test_placeholders_match(catalog):
-    locale = str(catalog.locale_identifier)
+    locale = catalog.locale_code
     problems = []
     for entry in catalog:
         if not entry.id or not entry.string:
@@ -138,7 +161,7 @@ def compiled_translations(tmp_path_factory) -> Path:
     """Compile the .po files to a temporary directory, independent of `make translations`."""
     directory = tmp_path_factory.mktemp("translations")
     for locale in LOCALES:
-        target = directory / locale / "LC_MESSAGES"
+        target = directory / CATALOG_DIRS[locale] / "LC_MESSAGES"
         target.mkdir(parents=True)
         with (target / "messages.mo").open("wb") as handle:
             write_mo(handle, load_catalog(locale))
@@ -160,6 +183,12 @@ def i18n_app(compiled_translations, monkeypatch):
         yield application
 
 
+def test_compiled_catalogs_load_for_every_locale(compiled_translations):
+    for locale in LOCALES:
+        loaded = Translations.load(str(compiled_translations), [Locale.parse(locale)])
+        assert isinstance(loaded, Translations), f"no catalog found for {locale}"
+
+
 def test_compiled_catalog_translates_in_chinese(i18n_app):
     from flask import render_template
     from flask_babel import get_locale, gettext, ngettext
@@ -173,7 +202,7 @@ def test_compiled_catalog_translates_in_chinese(i18n_app):
     alert = alert[0] if isinstance(alert, (list, tuple)) else alert
 
     with i18n_app.test_request_context("/?lang=zh_CN"):
-        assert str(get_locale()) == "zh_CN"
+        assert get_locale() == Locale.parse("zh_CN")
         assert gettext("Submit a request") == expected
         assert ngettext("%(num)d SLA alert", "%(num)d SLA alerts", 3) == alert % {"num": 3}
         assert str(STATUS_LABELS["resolved"]) == zh["Resolved"].string  # lazy_gettext
@@ -185,7 +214,7 @@ def test_compiled_catalog_in_english(i18n_app):
     from flask_babel import get_locale, gettext, ngettext
 
     with i18n_app.test_request_context("/?lang=en"):
-        assert str(get_locale()) == "en"
+        assert get_locale() == Locale.parse("en")
         assert gettext("Submit a request") == "Submit a request"
         assert ngettext("%(num)d SLA alert", "%(num)d SLA alerts", 1) == "1 SLA alert"
         assert ngettext("%(num)d SLA alert", "%(num)d SLA alerts", 2) == "2 SLA alerts"

@@ -49,8 +49,10 @@ def sweep(now: datetime | None = None, batch_size: int = 500) -> SweepStats:
 
 def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> None:
     team_ids = {ticket.team_id for ticket in tickets if ticket.team_id}
-    leads = dict(db.session.execute(select(Team.id, Team.lead_id)
-                                    .where(Team.id.in_(team_ids)))) if team_ids else {}
+    leads: dict[int, int | None] = {}
+    if team_ids:
+        leads = {row.id: row.lead_id for row in db.session.execute(
+            select(Team.id, Team.lead_id).where(Team.id.in_(team_ids)))}
     event_rows: list[dict] = []
     breach_rows: list[dict] = []
     notices: list[dict] = []
