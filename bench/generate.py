@@ -24,6 +24,7 @@ import json
 import random
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -351,9 +352,11 @@ def generate(conn, tickets: int, seed: int, chunk: int = 20000) -> None:
 
     span = now - start
     counts = {"tickets": 0, "messages": 0, "events": 0, "tags": 0, "open_like": 0}
-    mid, eid = message0, event0
-    # One COPY per table per chunk (a connection runs one COPY at a time).
-    for base in range(0, tickets, chunk):
+    ids = {"message": message0, "event": event0}
+
+    def produce(base: int) -> tuple[int, list, list, list, list]:
+        """Rows of tickets base..base+chunk (runs in a helper thread, in order)."""
+        mid, eid = ids["message"], ids["event"]
         n = min(chunk, tickets - base)
         pr = weighted(PRIORITIES, rng, n)
         ch = weighted(CHANNELS, rng, n)
@@ -384,9 +387,9 @@ def generate(conn, tickets: int, seed: int, chunk: int = 20000) -> None:
             reopen = 0
             paused_secs = 0
             if status in ("resolved", "closed"):
-                responded = created + int(fr_s * (rng.random() * 0.9 if rng.random() < 0.9
+                responded = created + int(fr_s * (rng.random() * 0.9 if rng.random() < 0.95
                                                    else 1.0 + rng.random() * 0.5))
-                resolved = responded + int(res_s * (rng.random() * 0.9 if rng.random() < 0.9
+                resolved = responded + int(res_s * (rng.random() * 0.9 if rng.random() < 0.95
                                                     else 1.0 + rng.random() * 0.5))
                 if resolved >= now:
                     resolved = now - rng.randrange(60, 3600)
@@ -491,22 +494,34 @@ def generate(conn, tickets: int, seed: int, chunk: int = 20000) -> None:
             if rng.random() < 0.15:
                 for tag in rng.sample(TAGS, rng.randint(1, 2)):
                     g_lines.append(f"{tid}\t{tag}\n")
-        for table, columns, lines in (("tickets", TICKET_COLUMNS, t_lines),
-                                      ("messages", MESSAGE_COLUMNS, m_lines),
-                                      ("ticket_events", EVENT_COLUMNS, e_lines),
-                                      ("ticket_tags", TAG_COLUMNS, g_lines)):
-            if lines:
-                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    copy.write("".join(lines))
-        counts["tickets"] += n
-        counts["messages"] += len(m_lines)
-        counts["events"] += len(e_lines)
-        counts["tags"] += len(g_lines)
-        if (base // chunk) % 10 == 9 or base + n == tickets:
-            elapsed = time.monotonic() - t0
-            print(f"  {counts['tickets']:,} tickets, {counts['messages']:,} messages "
-                  f"({elapsed:.1f}s, {counts['tickets'] / max(elapsed, 1e-9):,.0f} tickets/s)",
-                  flush=True)
+        ids["message"], ids["event"] = mid, eid
+        return n, t_lines, m_lines, e_lines, g_lines
+
+    # One COPY per table per chunk (a connection runs one COPY at a time); the next
+    # chunk is generated in a helper thread while PostgreSQL ingests this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        bases = list(range(0, tickets, chunk))
+        pending = pool.submit(produce, bases[0]) if bases else None
+        for index, base in enumerate(bases):
+            n, t_lines, m_lines, e_lines, g_lines = pending.result()
+            if index + 1 < len(bases):
+                pending = pool.submit(produce, bases[index + 1])
+            for table, columns, lines in (("tickets", TICKET_COLUMNS, t_lines),
+                                          ("messages", MESSAGE_COLUMNS, m_lines),
+                                          ("ticket_events", EVENT_COLUMNS, e_lines),
+                                          ("ticket_tags", TAG_COLUMNS, g_lines)):
+                if lines:
+                    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        copy.write("".join(lines))
+            counts["tickets"] += n
+            counts["messages"] += len(m_lines)
+            counts["events"] += len(e_lines)
+            counts["tags"] += len(g_lines)
+            if (base // chunk) % 10 == 9 or base + n == tickets:
+                elapsed = time.monotonic() - t0
+                print(f"  {counts['tickets']:,} tickets, {counts['messages']:,} messages "
+                      f"({elapsed:.1f}s, {counts['tickets'] / max(elapsed, 1e-9):,.0f} tickets/s)",
+                      flush=True)
     t1 = time.monotonic()
     for ddl in restore:
         cur.execute(ddl)

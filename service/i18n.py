@@ -46,4 +46,7 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     def _language():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale() or "en"), "supported_locales": SUPPORTED}
+        locale = get_locale()
+        # Babel expands zh_CN to zh_Hans_CN; pages only need to know which of ours it is.
+        current = "zh_CN" if locale is not None and locale.language == "zh" else "en"
+        return {"current_locale": current, "supported_locales": SUPPORTED}

@@ -56,10 +56,17 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app(sqlite_template, tmp_path):
+def app_config() -> dict:
+    """Extra config for the `app` fixture; override in a test module to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(sqlite_template, tmp_path, app_config):
     path = tmp_path / "loopdesk.db"
     shutil.copy(sqlite_template, path)
-    application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                              **app_config})
     with application.app_context():
         yield application
         db.session.remove()

@@ -79,7 +79,8 @@ def catalog(request):
 
 
 def _where(message) -> str:
-    return ", ".join(f"{path}:{line}" for path, line in message.locations) or "?"
+    return ", ".join(f"{Path(path).resolve().relative_to(ROOT).as_posix()}:{line}"
+                     for path, line in message.locations) or "?"
 
 
 def test_extraction_skips_the_virtualenv_and_tests(source_messages):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (EmailField, HiddenField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 
@@ -23,10 +24,10 @@ class SupportRequestForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[
         DataRequired(_l("Please tell us what happened.")), Length(max=20000)])
     urgency = SelectField(_l("How urgent is it?"), choices=[
-        ("low", _l("Low: a question or a small issue")),
-        ("normal", _l("Normal: something does not work as expected")),
-        ("high", _l("High: important work is blocked")),
-        ("urgent", _l("Urgent: a service is down for us")),
+        SelectChoice("low", _l("Low: a question or a small issue")),
+        SelectChoice("normal", _l("Normal: something does not work as expected")),
+        SelectChoice("high", _l("High: important work is blocked")),
+        SelectChoice("urgent", _l("Urgent: a service is down for us")),
     ], default="normal")
     product = StringField(_l("Product"), validators=[Optional(), Length(max=80)])
     submission_id = HiddenField(validators=[Optional(), Regexp(r"^[0-9a-f]{32}$")])
