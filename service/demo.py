@@ -54,6 +54,7 @@ def load_demo() -> str:
     support = db.session.scalar(select(Team).where(Team.is_default.is_(True)))
     billing = _team("Billing", "财务")
     rnd = _team("R&D", "研发")
+    compliance = _team("Compliance", "合规")
     users = {email: _user(email, role) for email, _, role in DEMO_LOGINS}
     lead = users["lead@demo.loopdesk.dev"]
     support.lead_id = lead.id
@@ -64,13 +65,16 @@ def load_demo() -> str:
         add_member(support, users[email])
     add_member(billing, users["sam@demo.loopdesk.dev"])
     add_member(rnd, users["rd@demo.loopdesk.dev"])
+    # Its only agent is away, so its tickets wait in the queue (status "new").
+    add_member(compliance, users["wang.wei@demo.loopdesk.dev"])
+    compliance.lead_id = lead.id
     chinese = skill("zh")
     for email in ("li.na@demo.loopdesk.dev", "wang.wei@demo.loopdesk.dev",
                   "lead@demo.loopdesk.dev"):
         if chinese not in users[email].skills:
             users[email].skills.append(chinese)
     users["wang.wei@demo.loopdesk.dev"].availability = Availability.AWAY
-    _routing_rules(billing)
+    _routing_rules(billing, compliance)
     sales = users["sales@demo.loopdesk.dev"]
     _account("华夏物流 Huaxia Logistics", Tier.VIP, sales, users["li.na@demo.loopdesk.dev"],
              ["WMS", "Scanner"], ["it@huaxia-logistics.example",
@@ -101,7 +105,7 @@ def _user(email: str, role: str) -> User:
     return user or create_user(email, role, DEMO_PASSWORD, _NAMES[email])
 
 
-def _routing_rules(billing: Team) -> None:
+def _routing_rules(billing: Team, compliance: Team) -> None:
     from tickets.models import RoutingRule
 
     if db.session.scalar(select(func.count()).select_from(RoutingRule)):
@@ -109,6 +113,9 @@ def _routing_rules(billing: Team) -> None:
     db.session.add(RoutingRule(position=10, name="Billing questions", team_id=billing.id,
                                conditions={"keywords": ["invoice", "发票", "VAT", "refund",
                                                         "退款"]}))
+    db.session.add(RoutingRule(position=15, name="Privacy and retention", team_id=compliance.id,
+                               conditions={"keywords": ["retention", "GDPR", "数据保留",
+                                                        "隐私"]}))
     support = db.session.scalar(select(Team).where(Team.is_default.is_(True)))
     db.session.add(RoutingRule(position=20, name="Chinese-speaking customers",
                                team_id=support.id, conditions={"language": ["zh"]},

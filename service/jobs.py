@@ -79,7 +79,10 @@ def enqueue(func: Callable, *args: Any) -> None:
     if path is None:
         raise TypeError(f"{func!r} is not decorated with @job")
     json.dumps(args)  # jobs take ids and plain values; fail loudly at the call site
-    db.session.info.setdefault("pending_jobs", []).append(PendingJob(path, args, func.job_queue))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so a rollback before any SQL still drops the job
+    session.info.setdefault("pending_jobs", []).append(PendingJob(path, args, func.job_queue))
 
 
 @event.listens_for(Session, "after_commit")
@@ -89,9 +92,12 @@ def _dispatch_after_commit(session: Session) -> None:
         dispatch(current_app._get_current_object(), pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop("pending_jobs", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous_transaction) -> None:
+    # A savepoint rolling back keeps the outer transaction's jobs; any other rollback
+    # (even of a transaction that never reached the database) drops them.
+    if previous_transaction is None or not previous_transaction.nested:
+        session.info.pop("pending_jobs", None)
 
 
 def dispatch(app: Flask, jobs: list[PendingJob]) -> None:
