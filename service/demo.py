@@ -42,7 +42,7 @@ _TICKETS = [
     ("发票抬头需要修改", "请把发票抬头改为“京华科技有限公司”。", "finance@jinghua.example", "low", "zh", "resolved"),
     ("Mobile app crashes on Android 15", "The app closes right after the splash screen on Pixel 9.", "mobile@contoso.example", "normal", "en", "reopened"),
     ("打印模板丢失", "升级后自定义打印模板都不见了。", "it@huaxia-logistics.example", "high", "zh", "pending_customer"),
-    ("Question about data retention", "How long do you keep deleted records?", "legal@northwind.example", "low", "en", "new"),
+    ("Question about data retention", "How long do you keep deleted records?", "legal@contoso.example", "low", "en", "new"),
 ]
 
 
@@ -81,9 +81,10 @@ def load_demo() -> str:
                                   "warehouse@huaxia-logistics.example"])
     _account("Northwind Traders", Tier.VIP, sales, users["sam@demo.loopdesk.dev"],
              ["Orders API", "BI"], ["ops@northwind.example", "bi@northwind.example",
-                                    "dev@northwind.example", "legal@northwind.example"])
+                                    "dev@northwind.example"])
     _account("Contoso", Tier.STANDARD, sales, None, ["Mobile"],
-             ["finance@contoso.example", "hr@contoso.example", "mobile@contoso.example"])
+             ["finance@contoso.example", "hr@contoso.example", "mobile@contoso.example",
+              "legal@contoso.example"])
     _account("京华科技 Jinghua Tech", Tier.STANDARD, None, None, ["Reports"],
              ["data@jinghua.example", "finance@jinghua.example"])
     db.session.commit()
