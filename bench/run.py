@@ -79,6 +79,10 @@ class Bench:
             self.flask("users", "create", f"bench-agent{i}@bench.loopdesk.test", "--role",
                        "agent", "--password", AGENT_PASSWORD, "--name", f"Bench Agent {i}",
                        "--team", "Support")
+        # The API caller is an integration account outside the team: when the caller is one
+        # of the candidate agents, concurrent intakes deadlock (see RESULTS.md).
+        self.flask("users", "create", "bench-api@bench.loopdesk.test", "--role", "agent",
+                   "--password", AGENT_PASSWORD, "--name", "Bench API")
         with psycopg.connect(self.url, autocommit=True) as conn:
             # High capacity, so auto-assignment keeps working for the whole intake run.
             conn.execute("UPDATE users SET max_open_tickets = 1000000 "
@@ -92,7 +96,7 @@ class Bench:
         self.results["generate_s"] = round(time.monotonic() - started, 1)
 
     def make_token(self) -> None:
-        output = self.flask("tokens", "create", "bench-agent1@bench.loopdesk.test",
+        output = self.flask("tokens", "create", self.args.token_user,
                             "--name", "bench")
         self.token = output.strip().splitlines()[-1].strip()
         with psycopg.connect(self.url) as conn:
@@ -365,6 +369,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per app")
     parser.add_argument("--agents", type=int, default=5, help="bench agents in Support")
+    parser.add_argument("--token-user", default="bench-api@bench.loopdesk.test",
+                        help="staff user whose API token drives the load")
     parser.add_argument("--db", default="loopdesk_bench")
     parser.add_argument("--pg", default="postgres@127.0.0.1:5432", help="user@host:port")
     parser.add_argument("--redis", default="127.0.0.1:6379")

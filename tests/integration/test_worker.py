@@ -88,11 +88,6 @@ def test_enqueue_reaches_redis_only_on_commit(rq_stack):
     assert [tuple(job.args) for job in _mail_jobs(rq_stack)] == [(2,)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: service.jobs.enqueue() called while the session has no transaction yet "
-    "(e.g. right after a commit) is not dropped by rollback(): Session.rollback() "
-    "without a transaction fires no after_rollback event, so the job is dispatched by "
-    "the next, unrelated commit. Fix: begin the session's transaction in enqueue()."))
 def test_enqueue_before_any_query_is_still_dropped_by_rollback(rq_stack):
     queue = rq_stack.queue("mail")
     db.session.commit()  # no transaction is open now
@@ -100,7 +95,7 @@ def test_enqueue_before_any_query_is_still_dropped_by_rollback(rq_stack):
     jobs.enqueue(ticket_jobs.send_acknowledgement, 1)
     db.session.rollback()
     db.session.execute(select(1))
-    db.session.commit()  # a later, unrelated unit of work
+    db.session.commit()  # a later, unrelated unit of work must not carry the job along
 
     assert queue.count == 0
 

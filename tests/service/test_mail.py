@@ -1,0 +1,70 @@
+"""Outbound mail over a real SMTP server (aiosmtpd): once per key, no header injection."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from service.extensions import db
+from service.notify import mail
+from service.notify.models import OutboundMail
+
+
+class Collector:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield collector
+    controller.stop()
+
+
+def test_mail_is_sent_once_per_key(smtp):
+    first = mail.send_mail("test:1", "a@example.com", "Hello", "Body text")
+    again = mail.send_mail("test:1", "a@example.com", "Hello", "Body text")
+    assert first.id == again.id and first.status == "sent"
+    assert len(smtp.envelopes) == 1
+    assert smtp.envelopes[0].rcpt_tos == ["a@example.com"]
+    content = smtp.envelopes[0].content.decode()
+    assert "Auto-Submitted: auto-generated" in content
+    assert f"Message-ID: {first.message_id}" in content
+
+
+def test_crlf_never_reaches_a_header(smtp):
+    sent = mail.send_mail("test:2", "b@example.com",
+                          "Hi\r\nBcc: victim@example.com\r\n\r\nspam", "Body")
+    content = smtp.envelopes[0].content.decode()
+    assert "\nBcc:" not in content
+    assert smtp.envelopes[0].rcpt_tos == ["b@example.com"]
+    assert "\r" not in sent.subject and "\n" not in sent.subject
+
+
+def test_smtp_down_raises_so_the_job_retries(app):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+    with pytest.raises(OSError):
+        mail.send_mail("test:3", "c@example.com", "Hello", "Body")
+    row = db.session.scalar(select(OutboundMail).where(OutboundMail.dedupe_key == "test:3"))
+    assert row.status == "queued"  # sent by the retry, not lost and not duplicated
+
+
+def test_without_smtp_mail_is_recorded(app):
+    row = mail.send_mail("test:4", "d@example.com", "Hello", "Body")
+    assert row.status == "logged"
