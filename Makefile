@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run test install translations browser setup clean lint
+.PHONY: run test install translations i18n browser setup clean lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -q -d service/translations
+	$(BIN)/pybabel -q compile -d service/translations
+
+# Re-extract messages after changing user-facing text; then translate the new entries in
+# service/translations/{en,zh_Hans_CN} (tests/test_i18n.py fails until every one is).
+i18n: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: \
+	  --project=Loopdesk -o service/translations/messages.pot .
+	$(BIN)/pybabel -q update -i service/translations/messages.pot -d service/translations
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
 browser:

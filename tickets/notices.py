@@ -1,7 +1,7 @@
 """Mails the tickets domain sends: acknowledgements to customers, SLA digests to staff."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -52,10 +52,20 @@ def mail_sla_digest(user_id: int) -> None:
         return
     with force_locale(_locale(user.locale)):
         subject = render_template("tickets/mail/sla_digest_subject.txt", count=len(notices))
-        body = render_template("tickets/mail/sla_digest.txt", user=user, notices=notices,
-                               base_url=current_app.config["BASE_URL"])
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        body = render_template("tickets/mail/sla_digest.txt", user=user, zone=zone.key,
+                               lines=[_digest_line(notice, zone) for notice in notices])
     mail.send_mail(f"sla-digest:{user_id}:{notices[-1].id}", user.email, subject.strip(), body)
     now = utcnow()
     for notice in notices:
         notice.emailed_at = now
     db.session.commit()
+
+
+def _digest_line(notice, zone: ZoneInfo) -> dict:
+    data = notice.data or {}
+    due = data.get("due_at")
+    return {"kind": notice.kind, "number": data.get("number", notice.subject_ref),
+            "target": data.get("target"), "title": notice.title,
+            "due": datetime.fromisoformat(due).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if due else ""}

@@ -123,4 +123,6 @@ def _notice(user_id: int, kind: str, ticket: Ticket, target: SlaTarget, due_at: 
     return dict(user_id=user_id, kind=kind, subject_ref=f"ticket:{ticket.id}",
                 title=f"{ticket.number} {_LABEL[target]} {verb} (due {due_at:%Y-%m-%d %H:%M} UTC)",
                 dedupe_key=f"{kind}:{ticket.id}:{target.value}:{due_at.isoformat()}:{user_id}",
+                data={"number": ticket.number, "target": target.value,
+                      "due_at": due_at.isoformat()},
                 created_at=now, emailed_at=None, read_at=None)

@@ -5,6 +5,7 @@ import uuid
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from service.db_types import utcnow
@@ -40,10 +41,10 @@ def support_new():
             idempotency_key=form.submission_id.data or None, idempotency_scope="web"))
     except DomainError as error:
         db.session.rollback()
-        for field, messages in (error.errors or {}).items():
-            if field in form:
-                form[field].errors = list(form[field].errors) + list(messages)
-        form.form_errors.append(error.detail)
+        # The form's own validators already gave field messages in the reader's
+        # language; anything the service refuses beyond that gets one clear sentence.
+        form.form_errors.append(_("We could not accept this request. Please check the "
+                                  "fields and send it again."))
         return render_template("tickets/support_new.html", form=form), error.status
     ticket = result.ticket
     token = portal_token(ticket.id, ticket.contact_id)

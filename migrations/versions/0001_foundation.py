@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:11:51.846756
+Create Date: 2026-11-23 09:25:36.992595
 
 """
 from alembic import op
@@ -127,6 +127,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('subject_ref', sa.String(length=60), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
     sa.Column('created_at', service.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('emailed_at', service.db_types.UTCDateTime(timezone=True), nullable=True),

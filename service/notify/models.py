@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db_types import UTCDateTime, utcnow
@@ -37,6 +37,9 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     subject_ref: Mapped[str] = mapped_column(String(60))  # e.g. "ticket:42"
     title: Mapped[str] = mapped_column(String(300))
+    # Structured facts (ticket number, target, due time) so each reader's language can
+    # render the notice; `title` is the plain fallback.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
