@@ -110,12 +110,15 @@ def setup_command() -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the embedded mode: web app plus the in-process ticker thread."""
+    from werkzeug.serving import run_simple
+
     from service.ticker import start_thread
 
     app: Flask = current_app._get_current_object()
     stop = start_thread(app)
+    click.echo(f"Loopdesk (embedded mode) on http://{host}:{port}/  (Ctrl+C stops)")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop.set()
 

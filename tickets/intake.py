@@ -72,7 +72,8 @@ def submit(request: IntakeRequest) -> IntakeResult:
                                text=text)
     facts = routing.TicketFacts(channel=request.channel.value, category=request.category,
                                 product=request.product,
-                                language=request.language or contact.language,
+                                language=(request.language or contact.language
+                                          or guess_language(text)),
                                 tier=account.tier.value if account else None, text=text)
     route = routing.route(facts)
     ticket = Ticket(subject=request.subject, status=Status.NEW, priority=decision.priority,
@@ -107,6 +108,12 @@ def submit(request: IntakeRequest) -> IntakeResult:
     jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
     db.session.commit()
     return IntakeResult(ticket, created=True)
+
+
+def guess_language(text: str) -> str:
+    """'zh' when the text is written in Chinese characters, else 'en'."""
+    han = sum(1 for char in text if "\u4e00" <= char <= "\u9fff")
+    return "zh" if han >= 2 else "en"
 
 
 def _fingerprint(request: IntakeRequest) -> str:

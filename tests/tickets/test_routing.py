@@ -165,3 +165,12 @@ def test_manual_reassign_and_team_change(client, auth, make_ticket, make_user, m
 def test_channel_is_kept(make_ticket):
     assert make_ticket(channel=Channel.PHONE).channel == Channel.PHONE
     assert db.session.scalar(select(Ticket.channel)) == Channel.PHONE
+
+
+def test_language_is_guessed_from_the_text_when_not_given(make_ticket):
+    from tickets.intake import guess_language
+
+    assert guess_language("打印机坏了") == "zh"
+    assert guess_language("Printer is broken") == "en"
+    assert make_ticket(subject="打印机坏了", description="无法打印").language == "zh"
+    assert make_ticket(subject="Broken", description="No print", language="zh").language == "zh"
