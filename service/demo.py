@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from service.auth.models import Availability, Role, User
+from service.auth.models import Availability, User
 from service.auth.services import create_user
 from service.db_types import utcnow
 from service.directory.models import Account, AccountProduct, Contact, Team, Tier
