@@ -95,7 +95,6 @@ def submit(request: IntakeRequest) -> IntakeResult:
                     channel=request.channel.value, at=now, priority=decision.priority.value,
                     priority_reason=decision.reason, rule=route.rule_name,
                     team_id=route.team_id)
-    routing.assign(ticket, now)
     if request.idempotency_key and not _remember(request, fingerprint, ticket):
         db.session.rollback()  # a concurrent retry won the race: answer with its ticket
         existing = _replay(request, fingerprint)
@@ -106,6 +105,8 @@ def submit(request: IntakeRequest) -> IntakeResult:
     from tickets import jobs as ticket_jobs
 
     jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
+    # Last, so the agents' row locks taken here are held only until the commit below.
+    routing.assign(ticket, now)
     db.session.commit()
     return IntakeResult(ticket, created=True)
 

@@ -33,6 +33,7 @@ def sweep(now: datetime | None = None, batch_size: int = 500) -> SweepStats:
     """
     now = now or utcnow()
     stats = SweepStats()
+    recipients: set[int] = set()
     while True:
         tickets = list(db.session.scalars(
             select(Ticket).where(Ticket.sla_next_check_at <= now)
@@ -40,14 +41,23 @@ def sweep(now: datetime | None = None, batch_size: int = 500) -> SweepStats:
             .with_for_update(skip_locked=True, of=Ticket)))
         if not tickets:
             break
-        _handle_batch(tickets, now, stats)
+        recipients |= _handle_batch(tickets, now, stats)
         db.session.commit()
         if len(tickets) < batch_size:
             break
+    if recipients:
+        from tickets import jobs as ticket_jobs
+
+        # One digest per recipient per sweep, however many of their tickets fired; the
+        # digest mails every unmailed notice, so a crash before this point loses none.
+        for user_id in sorted(recipients):
+            jobs.enqueue(ticket_jobs.send_sla_digest, user_id)
+        db.session.commit()
     return stats
 
 
-def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> None:
+def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> set[int]:
+    """Warn or escalate each ticket of a locked batch; returns who was notified."""
     team_ids = {ticket.team_id for ticket in tickets if ticket.team_id}
     leads: dict[int, int | None] = {}
     if team_ids:
@@ -91,11 +101,7 @@ def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> No
         db.session.execute(insert(SlaBreach), breach_rows)
     if notices:
         db.session.execute(insert(Notification), notices)
-        from tickets import jobs as ticket_jobs
-
-        # One digest mail per recipient per batch, however many tickets fired at once.
-        for user_id in sorted({notice["user_id"] for notice in notices}):
-            jobs.enqueue(ticket_jobs.send_sla_digest, user_id)
+    return {notice["user_id"] for notice in notices}
 
 
 def _mark(ticket: Ticket, target: SlaTarget, *, breached: datetime | None,

@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.auth.models import ApiToken, Role, User
@@ -87,7 +88,8 @@ def user_for_token(raw: str) -> User | None:
     """The active user owning an unexpired, unrevoked token, else None."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None:
         return None
     now = utcnow()
