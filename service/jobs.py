@@ -200,7 +200,10 @@ def failed_jobs(app: Flask, limit: int = 100) -> list[dict[str, Any]]:
                     continue
                 result.append({
                     "id": job_id, "queue": name, "func": rq_job.func_name,
-                    "args": list(rq_job.args), "failed_at": _iso(rq_job.ended_at),
+                    # An abandoned job (its worker was killed) never gets ended_at.
+                    "args": list(rq_job.args),
+                    "failed_at": _iso(rq_job.ended_at or rq_job.last_heartbeat
+                                      or rq_job.enqueued_at),
                     "error": (rq_job.latest_result().exc_string if rq_job.latest_result()
                               else None),
                     "source": "rq"})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:25:36.992595
+Create Date: 2026-11-23 09:46:13.422380
 
 """
 from alembic import op
@@ -53,6 +53,7 @@ def upgrade():
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('message_id', sa.String(length=250), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('claimed_at', service.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', service.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', service.db_types.UTCDateTime(timezone=True), nullable=True),

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.db_types import utcnow
@@ -16,6 +17,7 @@ from service.extensions import db
 from service.notify.models import OutboundMail
 
 log = logging.getLogger(__name__)
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 def _header_safe(value: str) -> str:
@@ -39,11 +41,28 @@ def send_mail(dedupe_key: str, to_address: str, subject: str, body: str) -> Outb
                                      .where(OutboundMail.dedupe_key == dedupe_key))
             return mail
         db.session.commit()
-    if mail.status in ("sent", "logged"):
+    if mail.status in ("sent", "logged") or not _claim(mail):
         return mail
     _deliver(mail)
     db.session.commit()
     return mail
+
+
+def _claim(mail: OutboundMail) -> bool:
+    """Take the mail for delivery unless another live job holds it (an atomic update)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboundMail)
+        .where(OutboundMail.id == mail.id, OutboundMail.status.in_(("queued", "sending")),
+               (OutboundMail.claimed_at.is_(None))
+               | (OutboundMail.claimed_at < now - CLAIM_TIMEOUT))
+        .values(status="sending", claimed_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return False
+    db.session.refresh(mail)
+    return True
 
 
 def _deliver(mail: OutboundMail) -> None:
@@ -61,13 +80,18 @@ def _deliver(mail: OutboundMail) -> None:
     message["Message-ID"] = mail.message_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body_text)
-    # Raises on failure so the job is retried; the row stays "queued" until it goes out.
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
+    # Raises on failure so the job is retried; the claim is released for the retry.
+    try:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException):
+        mail.status, mail.claimed_at = "queued", None
+        db.session.commit()
+        raise
     mail.status = "sent"
     mail.sent_at = utcnow()
 

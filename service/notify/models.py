@@ -21,7 +21,10 @@ class OutboundMail(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(250))
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|logged
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sending|sent|logged
+    # Set when a job claims the mail for delivery, so two copies of a job never both send;
+    # a claim older than CLAIM_TIMEOUT (its worker died mid-send) may be taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -40,15 +40,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition, timeout: float, interval: float = 0.05, message: str = "condition"):
-    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
+def wait_until(condition: Callable[[], object], timeout: float, interval: float = 0.05,
+               message: str | Callable[[], str] = "condition"):
+    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds.
+
+    `message` may be a callable, evaluated only on failure (e.g. to read a log then).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {message}")
+            text = message() if callable(message) else message
+            pytest.fail(f"timed out after {timeout}s waiting for {text}")
         time.sleep(interval)
 
 
@@ -123,7 +128,7 @@ class RedisServer:
                 ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_until(self._answers, timeout=10, message=f"redis-server on {self.port}: "
+        wait_until(self._answers, timeout=10, message=lambda: f"redis-server on {self.port}: "
                    + self.log.read_text(errors="replace")[-2000:])
 
     def _answers(self) -> bool:
@@ -256,6 +261,9 @@ class RqStack:
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group led by `pid` (never our own group, never 0 or 1)."""
+    if pid <= 1 or pid == os.getpgrp():
+        raise ValueError(f"refusing to signal process group {pid}")
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
 

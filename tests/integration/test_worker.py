@@ -28,8 +28,14 @@ PORTAL_LINK = re.compile(r"http://support\.test(/portal/tickets/[A-Za-z0-9_.\-]+
 
 
 @pytest.fixture
-def agent(make_user, support_team):
+def agent(rq_stack, make_user, support_team):
     return make_user("agent", team=support_team)
+
+
+@pytest.fixture
+def outage_stack(make_stack, own_redis):
+    """The app with jobs going to a redis-server of our own, which the test may stop."""
+    return make_stack(own_redis.url)
 
 
 def _mail_jobs(stack) -> list:
@@ -150,9 +156,9 @@ def _events(ticket_id: int, kind: str) -> int:
 
 # ---- c. Redis down at commit → outbox → Redis back → sweep → worker ----
 
-def test_jobs_wait_in_the_outbox_while_redis_is_down(make_stack, own_redis, make_user,
+def test_jobs_wait_in_the_outbox_while_redis_is_down(outage_stack, own_redis, make_user,
                                                      support_team, auth, ticket_body):
-    stack = make_stack(own_redis.url)
+    stack = outage_stack
     agent = make_user("agent", team=support_team)
     headers = auth(agent)
     client = stack.app.test_client()
@@ -210,7 +216,7 @@ def test_job_of_a_killed_worker_is_failed_or_retried(rq_stack, make_user, auth, 
         started = StartedJobRegistry(queue=queue)
         wait_until(lambda: job.id in started.get_job_ids(cleanup=False) and marker.exists()
                    and marker.read_text(), timeout=30,
-                   message="the job to start: " + log_path.read_text(errors="replace"))
+                   message=lambda: "the job to start:\n" + log_path.read_text(errors="replace"))
         horse_pid = int(marker.read_text())
         # kill -9 the worker's process group; the work-horse runs in a group of its own.
         kill_group(worker.pid)
@@ -250,6 +256,7 @@ def test_job_of_a_killed_worker_is_failed_or_retried(rq_stack, make_user, auth, 
         assert listed[0]["queue"] == "default"
         assert listed[0]["func"] == "tests.integration.slow_jobs.hold"
         assert listed[0]["args"] == [str(marker), 30]
+        assert "AbandonedJobError" in listed[0]["error"]
         return
     # With a retry left RQ puts it back on its queue (no interval: at once), and the
     # next worker finishes it.

@@ -68,3 +68,22 @@ def test_smtp_down_raises_so_the_job_retries(app):
 def test_without_smtp_mail_is_recorded(app):
     row = mail.send_mail("test:4", "d@example.com", "Hello", "Body")
     assert row.status == "logged"
+
+
+def test_a_mail_claimed_by_another_job_is_not_sent_twice(smtp):
+    from datetime import timedelta
+
+    from service.db_types import utcnow
+
+    db.session.add(OutboundMail(dedupe_key="test:5", to_address="e@example.com", subject="S",
+                                body_text="B", message_id="<x@y>", status="sending",
+                                claimed_at=utcnow()))
+    db.session.commit()
+    assert mail.send_mail("test:5", "e@example.com", "S", "B").status == "sending"
+    assert smtp.envelopes == []
+    # The claimant died long ago: a retry takes the mail over and sends it.
+    row = db.session.scalar(select(OutboundMail).where(OutboundMail.dedupe_key == "test:5"))
+    row.claimed_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    assert mail.send_mail("test:5", "e@example.com", "S", "B").status == "sent"
+    assert len(smtp.envelopes) == 1
