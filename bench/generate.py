@@ -151,7 +151,7 @@ class Clock:
 
 
 def weighted(pairs, rng: random.Random, k: int) -> list:
-    values, weights = zip(*pairs)
+    values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights=weights, k=k)
 
 
@@ -194,7 +194,8 @@ def drop_secondary(cur) -> list[str]:
     cur.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
                    FROM pg_index i WHERE i.indrelid::regclass::text = ANY(%s)
                    AND NOT i.indisprimary
-                   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.conindid = i.indexrelid)""",
                 (list(BIG_TABLES),))
     indexes = cur.fetchall()
     for table, name, definition in fks:
@@ -234,7 +235,8 @@ def ensure_staff(cur, agents_wanted: int, now: datetime) -> dict:
         if role == "lead":
             cur.execute("UPDATE teams SET lead_id = %s WHERE id = %s AND lead_id IS NULL",
                         (user_id, teams[team]))
-    cur.execute("""SELECT tm.team_id, tm.user_id FROM team_members tm JOIN users u ON u.id = tm.user_id
+    cur.execute("""SELECT tm.team_id, tm.user_id FROM team_members tm
+                   JOIN users u ON u.id = tm.user_id
                    WHERE u.role IN ('agent', 'lead') AND u.is_active""")
     members: dict[int, list[int]] = {}
     for team_id, user_id in cur.fetchall():
