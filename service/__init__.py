@@ -81,3 +81,4 @@ def _register_cli(app: Flask) -> None:
 
 def _register_listeners() -> None:
     import tickets.listeners  # noqa: F401
+    import tickets.load  # noqa: F401

@@ -36,6 +36,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("sla", interval, ticket_jobs.sweep_sla),
         Periodic("assignment", interval, ticket_jobs.assign_queued_tickets),
         Periodic("outbox", interval, sweep_outbox_job),
+        Periodic("loads", 3600, ticket_jobs.reconcile_agent_loads),
     ]
 
 

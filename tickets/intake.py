@@ -81,6 +81,7 @@ def submit(request: IntakeRequest) -> IntakeResult:
                     language=facts.language, category=request.category,
                     product=request.product, required_skills=route.required_skills,
                     contact=contact, account_id=contact.account_id, team_id=route.team_id,
+                    assignee_id=None,
                     created_by_id=request.actor.id if request.actor else None,
                     created_at=now, updated_at=now, sla_started_at=now)
     ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]

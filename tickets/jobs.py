@@ -38,3 +38,11 @@ def assign_queued_tickets() -> None:
 
     assign_queued()
     db.session.commit()
+
+
+@job(queue="sweeps")
+def reconcile_agent_loads() -> None:
+    """Recount agents' open tickets (a safety net; the counters are kept in step)."""
+    from tickets.load import reconcile
+
+    reconcile()

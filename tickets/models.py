@@ -132,8 +132,12 @@ class Ticket(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
-    status: Mapped[Status] = mapped_column(str_enum(Status, "ticket_status"), default=Status.NEW)
-    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    # active_history: a change always knows the old value, which tickets.load needs to
+    # keep agents' open-ticket counters exact.
+    status: Mapped[Status] = mapped_column(str_enum(Status, "ticket_status"), default=Status.NEW,
+                                           active_history=True)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"),
+                                               active_history=True)
     priority_reason: Mapped[str] = mapped_column(String(500))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     language: Mapped[str | None] = mapped_column(String(5))
@@ -144,7 +148,7 @@ class Ticket(db.Model):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), active_history=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -268,7 +272,7 @@ class SlaBreach(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     breached_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), active_history=True)
 
 
 class RoutingRule(db.Model):

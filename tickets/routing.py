@@ -4,17 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from service.auth.models import Availability, Role, User
 from service.directory.models import Account, Skill, Team, team_members, user_skills
 from service.extensions import db
 from tickets import timeline
-from tickets.models import OPEN_STATUSES, Priority, RoutingRule, Status, Ticket
+from tickets.models import OPEN_STATUSES, RoutingRule, Status, Ticket
 
 ASSIGNABLE_ROLES = (Role.AGENT, Role.LEAD)
-# Priority weights break ties between agents with the same number of open tickets.
-PRIORITY_WEIGHT = {Priority.LOW: 1, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,10 @@ def route(facts: TicketFacts) -> Route:
 def assign(ticket: Ticket, now: datetime) -> User | None:
     """Assign the ticket to the best eligible agent, or leave it queued on its team.
 
-    Candidate agents' rows are locked in id order (FOR UPDATE on PostgreSQL, the write
-    lock on SQLite), so concurrent intakes see each other's assignments and never push
-    an agent past capacity.
+    Candidate agents' rows are locked in id order (FOR NO KEY UPDATE on PostgreSQL, the
+    write lock on SQLite) and re-read, so concurrent intakes see each other's assignments
+    and never push an agent past capacity. NO KEY UPDATE does not conflict with the key
+    share lock our own ticket insert took on the caller's user row (no deadlock).
     """
     dedicated_id = _dedicated_agent_id(ticket)
     if ticket.team_id is None and dedicated_id is None:
@@ -77,8 +76,8 @@ def assign(ticket: Ticket, now: datetime) -> User | None:
     candidates = select(User).where(
         User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES),
         (User.id.in_(member_ids)) | (User.id == dedicated_id),
-    ).order_by(User.id).with_for_update(of=User)
-    agents = list(db.session.scalars(candidates))
+    ).order_by(User.id).with_for_update(of=User, key_share=True)
+    agents = list(db.session.scalars(candidates.execution_options(populate_existing=True)))
     if not agents:
         return None
     chosen = _pick(agents, ticket, dedicated_id)
@@ -97,13 +96,6 @@ def _dedicated_agent_id(ticket: Ticket) -> int | None:
 
 def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User | None:
     ids = [agent.id for agent in agents]
-    weight = case(*[(Ticket.priority == p, w) for p, w in PRIORITY_WEIGHT.items()], else_=1)
-    loads = {row.assignee_id: (row.count, row.weighted) for row in db.session.execute(
-        select(Ticket.assignee_id, func.count().label("count"),
-               func.sum(weight).label("weighted"))
-        .where(Ticket.assignee_id.in_(ids), Ticket.status.in_(OPEN_STATUSES),
-               Ticket.id != (ticket.id or 0))
-        .group_by(Ticket.assignee_id))}
     required = set(ticket.required_skills or [])
     skills: dict[int, set[str]] = {}
     if required:
@@ -114,9 +106,8 @@ def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User 
             skills.setdefault(user_id, set()).add(name)
 
     def eligible(agent: User) -> bool:
-        count = loads.get(agent.id, (0, 0))[0]
         return (agent.availability == Availability.AVAILABLE
-                and count < agent.max_open_tickets
+                and agent.open_tickets < agent.max_open_tickets
                 and required <= skills.get(agent.id, set()))
 
     pool = [agent for agent in agents if eligible(agent)]
@@ -129,8 +120,7 @@ def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User 
     if not pool:
         return None
     epoch = datetime.min.replace(tzinfo=UTC)
-    return min(pool, key=lambda agent: (loads.get(agent.id, (0, 0))[0],
-                                        loads.get(agent.id, (0, 0))[1] or 0,
+    return min(pool, key=lambda agent: (agent.open_tickets, agent.open_load,
                                         agent.last_assigned_at or epoch, agent.id))
 
 

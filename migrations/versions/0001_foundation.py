@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:46:13.422380
+Create Date: 2026-11-23 09:55:09.043463
 
 """
 from alembic import op
@@ -76,6 +76,8 @@ def upgrade():
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('availability', sa.Enum('available', 'away', 'out_of_office', name='availability', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('max_open_tickets', sa.Integer(), nullable=False),
+    sa.Column('open_tickets', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('open_load', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_assigned_at', service.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', service.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),

@@ -41,6 +41,10 @@ class User(UserMixin, db.Model):
     availability: Mapped[Availability] = mapped_column(
         str_enum(Availability, "availability"), default=Availability.AVAILABLE)
     max_open_tickets: Mapped[int] = mapped_column(Integer, default=20)
+    # Kept current by tickets.load on every flush that changes a ticket's assignee,
+    # status or priority, so assignment reads loads without counting tickets.
+    open_tickets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open_load: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
