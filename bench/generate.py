@@ -618,6 +618,8 @@ def main() -> None:
             generate(conn, args.tickets, args.seed)
             conn.commit()
             print(f"committed after {time.monotonic() - started:.1f}s", flush=True)
+        refresh_agent_loads(conn)
+        conn.commit()
         if args.due > 0:
             t = time.monotonic()
             made = make_due(conn, args.due, args.seed)
@@ -632,6 +634,20 @@ def main() -> None:
                 conn.execute(f"VACUUM (ANALYZE) {table}")
         print(f"vacuum analyze in {time.monotonic() - t:.1f}s", flush=True)
     print(f"total {time.monotonic() - started:.1f}s", flush=True)
+
+
+def refresh_agent_loads(conn) -> None:
+    """Set users.open_tickets/open_load from the loaded tickets (the app keeps them current)."""
+    conn.execute("""
+        UPDATE users SET open_tickets = COALESCE(l.count, 0), open_load = COALESCE(l.weight, 0)
+        FROM users u LEFT JOIN (
+            SELECT assignee_id, count(*) AS count,
+                   sum(CASE priority WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END) AS weight
+            FROM tickets
+            WHERE assignee_id IS NOT NULL
+              AND status IN ('new', 'open', 'pending_customer', 'pending_internal', 'reopened')
+            GROUP BY assignee_id) l ON l.assignee_id = u.id
+        WHERE users.id = u.id""")
 
 
 if __name__ == "__main__":

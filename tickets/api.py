@@ -42,7 +42,7 @@ def present(ticket: Ticket) -> dict[str, Any]:
         "team": {"id": ticket.team.id, "name": ticket.team.name} if ticket.team else None,
         "assignee": ({"id": ticket.assignee.id, "name": ticket.assignee.name}
                      if ticket.assignee else None),
-        "sla": {"policy": ticket.sla_policy.name if ticket.sla_policy else None,
+        "sla": {"policy": sla.policy_name(ticket),
                 "first_response_due_at": ticket.first_response_due_at,
                 "resolution_due_at": ticket.resolution_due_at,
                 "first_responded_at": ticket.first_responded_at,

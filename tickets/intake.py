@@ -80,17 +80,17 @@ def submit(request: IntakeRequest) -> IntakeResult:
                     priority_reason=decision.reason, channel=request.channel,
                     language=facts.language, category=request.category,
                     product=request.product, required_skills=route.required_skills,
-                    contact=contact, account_id=contact.account_id, team_id=route.team_id,
+                    contact=contact, account=account, team_id=route.team_id,
                     assignee_id=None,
                     created_by_id=request.actor.id if request.actor else None,
-                    created_at=now, updated_at=now, sla_started_at=now)
+                    created_at=now, updated_at=now)
     ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]
+    sla.start_clock(ticket, sla.policy_for(decision.priority), now)  # before the INSERT
     db.session.add(ticket)
     db.session.flush()
     db.session.add(Message(ticket_id=ticket.id, author_kind=ActorKind.CUSTOMER,
                            author_contact_id=contact.id, visibility=Visibility.PUBLIC,
                            channel=request.channel, body=request.description, created_at=now))
-    sla.start_clock(ticket, sla.policy_for(decision.priority), now)
     timeline.record(ticket.id, "created", actor=request.actor,
                     contact_id=None if request.actor else contact.id,
                     channel=request.channel.value, at=now, priority=decision.priority.value,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from service.auth.models import Availability, Role, User
-from service.directory.models import Account, Skill, Team, team_members, user_skills
+from service.directory.models import Skill, Team, team_members, user_skills
+from service.cache import snapshot
 from service.extensions import db
 from tickets import timeline
 from tickets.models import OPEN_STATUSES, RoutingRule, Status, Ticket
@@ -49,15 +50,34 @@ def rule_matches(conditions: dict, facts: TicketFacts) -> bool:
     return True
 
 
-def route(facts: TicketFacts) -> Route:
-    """The team (and skills) of the first matching active rule, else the default team."""
-    rules = db.session.scalars(select(RoutingRule).where(RoutingRule.is_active.is_(True))
-                               .order_by(RoutingRule.position, RoutingRule.id))
-    for rule in rules:
-        if rule_matches(rule.conditions or {}, facts):
-            return Route(rule.team_id, list(rule.required_skills or []), rule.name)
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    conditions: dict
+    team_id: int
+    required_skills: tuple[str, ...]
+
+
+def _load_routing() -> tuple[list[_Rule], int | None]:
+    rules = [_Rule(rule.name, rule.conditions or {}, rule.team_id,
+                   tuple(rule.required_skills or ()))
+             for rule in db.session.scalars(select(RoutingRule)
+                                            .where(RoutingRule.is_active.is_(True))
+                                            .order_by(RoutingRule.position, RoutingRule.id))]
     default_team = db.session.scalar(select(Team.id).where(Team.is_default.is_(True))
                                      .order_by(Team.id).limit(1))
+    return rules, default_team
+
+
+_routing = snapshot("routing", _load_routing, ttl=10, watch=(RoutingRule, Team))
+
+
+def route(facts: TicketFacts) -> Route:
+    """The team (and skills) of the first matching active rule, else the default team."""
+    rules, default_team = _routing()
+    for rule in rules:
+        if rule_matches(rule.conditions, facts):
+            return Route(rule.team_id, list(rule.required_skills), rule.name)
     return Route(default_team, [], None)
 
 
@@ -90,8 +110,8 @@ def assign(ticket: Ticket, now: datetime) -> User | None:
 def _dedicated_agent_id(ticket: Ticket) -> int | None:
     if ticket.account_id is None:
         return None
-    return db.session.scalar(select(Account.dedicated_agent_id)
-                             .where(Account.id == ticket.account_id))
+    account = ticket.account  # loaded with the contact at intake
+    return account.dedicated_agent_id if account is not None else None
 
 
 def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User | None:

@@ -37,7 +37,7 @@ def visible_to(user: User):
 
 def _with_relations(query: Select) -> Select:
     return query.options(joinedload(Ticket.contact), joinedload(Ticket.team),
-                         joinedload(Ticket.assignee), joinedload(Ticket.sla_policy),
+                         joinedload(Ticket.assignee),
                          selectinload(Ticket.tag_rows))
 
 

@@ -1,16 +1,19 @@
 """SLA clocks: due times in business time, pauses, warnings and breaches."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from service.cache import snapshot
 from service.extensions import db
 from tickets.calendar import WorkingCalendar, add_business_time, business_time_between
 from tickets.calendar import parse_weekly_hours
-from tickets.models import (ActorKind, BusinessCalendar, Priority, SlaBreach, SlaPause,
-                            SlaPolicy, SlaState, SlaTarget, Ticket)
+from tickets.models import (ActorKind, BusinessCalendar, CalendarDay, Priority, SlaBreach,
+                            SlaPause, SlaPolicy, SlaState, SlaTarget, Ticket)
 
 DEFAULT_TARGETS: dict[Priority, tuple[int, int]] = {  # minutes: first response, resolution
     Priority.URGENT: (60, 8 * 60),
@@ -47,14 +50,45 @@ def _parse_time(text: str) -> time:
     return time(0, 0) if text == "24:00" else time.fromisoformat(text)
 
 
-def policy_for(priority: Priority) -> SlaPolicy | None:
+@dataclass(frozen=True)
+class PolicyTerms:
+    """What the clock needs of an SLA policy, as plain data."""
+    id: int
+    name: str
+    priority: Priority
+    first_response_minutes: int
+    resolution_minutes: int
+    warning_ratio: float
+    calendar: WorkingCalendar
+
+
+def _load_policies() -> dict[int, PolicyTerms]:
+    policies = db.session.scalars(select(SlaPolicy).options(
+        selectinload(SlaPolicy.calendar).selectinload(BusinessCalendar.days)))
+    return {policy.id: PolicyTerms(policy.id, policy.name, policy.priority,
+                                   policy.first_response_minutes, policy.resolution_minutes,
+                                   policy.warning_ratio_percent / 100,
+                                   working_calendar(policy.calendar))
+            for policy in policies}
+
+
+_policies = snapshot("sla_policies", _load_policies, ttl=10,
+                     watch=(SlaPolicy, BusinessCalendar, CalendarDay))
+
+
+def policy_for(priority: Priority) -> PolicyTerms | None:
     """The SLA policy that applies to a priority."""
-    return db.session.scalar(select(SlaPolicy).where(SlaPolicy.priority == priority))
+    return next((terms for terms in _policies().values() if terms.priority == priority), None)
 
 
-def start_clock(ticket: Ticket, policy: SlaPolicy | None, now: datetime) -> None:
+def terms_of(ticket: Ticket) -> PolicyTerms | None:
+    """The policy the ticket's clock runs on."""
+    return _policies().get(ticket.sla_policy_id) if ticket.sla_policy_id else None
+
+
+def start_clock(ticket: Ticket, policy: PolicyTerms | None, now: datetime) -> None:
     """Start a new ticket's SLA clock under `policy`."""
-    ticket.sla_policy = policy
+    ticket.sla_policy_id = policy.id if policy else None
     ticket.sla_started_at = now
     ticket.sla_paused_seconds = 0
     recompute(ticket, now)
@@ -62,13 +96,13 @@ def start_clock(ticket: Ticket, policy: SlaPolicy | None, now: datetime) -> None
 
 def recompute(ticket: Ticket, now: datetime) -> None:
     """Set due and warning times of the unmet targets, then the state and next check."""
-    policy = ticket.sla_policy
+    policy = terms_of(ticket)
     if policy is None or ticket.sla_paused_at is not None:
         refresh_state(ticket, now)
         return
-    calendar = working_calendar(policy.calendar)
+    calendar = policy.calendar
     paused = timedelta(seconds=ticket.sla_paused_seconds)
-    ratio = policy.warning_ratio_percent / 100
+    ratio = policy.warning_ratio
 
     def due(minutes: float) -> datetime:
         return add_business_time(calendar, ticket.sla_started_at,
@@ -88,7 +122,7 @@ def recompute(ticket: Ticket, now: datetime) -> None:
 
 
 def _active_targets(ticket: Ticket) -> list[SlaTarget]:
-    if ticket.sla_policy_id is None and ticket.sla_policy is None:
+    if ticket.sla_policy_id is None:
         return []
     targets = []
     if ticket.first_responded_at is None:
@@ -163,10 +197,10 @@ def restart_resolution_clock(ticket: Ticket, at: datetime) -> None:
     """Resume the resolution clock of a reopened ticket where it stopped."""
     if ticket.resolved_at is None:
         return
-    policy = ticket.sla_policy
+    policy = terms_of(ticket)
     if policy is not None:
         # Time between resolving and reopening was the customer's, not ours.
-        calendar = working_calendar(policy.calendar)
+        calendar = policy.calendar
         ticket.sla_paused_seconds += int(
             business_time_between(calendar, ticket.resolved_at, at).total_seconds())
     ticket.resolved_at = None
@@ -208,8 +242,9 @@ def resume(ticket: Ticket, at: datetime) -> None:
     """Restart a paused clock; the business time spent paused extends every due time."""
     if ticket.sla_paused_at is None:
         return
-    if ticket.sla_policy is not None:
-        calendar = working_calendar(ticket.sla_policy.calendar)
+    policy = terms_of(ticket)
+    if policy is not None:
+        calendar = policy.calendar
         ticket.sla_paused_seconds += int(
             business_time_between(calendar, ticket.sla_paused_at, at).total_seconds())
     open_pause = db.session.scalar(select(SlaPause).where(
@@ -220,8 +255,13 @@ def resume(ticket: Ticket, at: datetime) -> None:
     recompute(ticket, at)
 
 
-def change_policy(ticket: Ticket, policy: SlaPolicy | None, now: datetime) -> None:
+def change_policy(ticket: Ticket, policy: PolicyTerms | None, now: datetime) -> None:
     """Apply another policy (priority changed): due times are recomputed from the start."""
-    ticket.sla_policy = policy
     ticket.sla_policy_id = policy.id if policy else None
     recompute(ticket, now)
+
+
+def policy_name(ticket: Ticket) -> str | None:
+    """The name of the ticket's SLA policy."""
+    terms = terms_of(ticket)
+    return terms.name if terms else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from service import events
 from service.auth.models import Availability, User
@@ -20,7 +21,8 @@ def find_or_create_contact(email: str, name: str | None = None, phone: str | Non
     Concurrent first contacts by the same address resolve to one row (unique email).
     """
     address = normalize_email(email)
-    contact = db.session.scalar(select(Contact).where(Contact.email == address))
+    contact = db.session.scalar(select(Contact).options(joinedload(Contact.account))
+                                .where(Contact.email == address))
     if contact is None:
         try:
             with db.session.begin_nested():

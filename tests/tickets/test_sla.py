@@ -157,7 +157,7 @@ def test_priority_change_recomputes_from_the_start(make_ticket, make_user, suppo
         change_priority(ticket, Priority.URGENT, agent, now, "outage confirmed")
     assert ticket.first_response_due_at == start + timedelta(hours=1)
     assert ticket.resolution_due_at == start + timedelta(hours=8)
-    assert ticket.sla_policy.priority == Priority.URGENT
+    assert sla.terms_of(ticket).priority == Priority.URGENT
     assert ticket.sla_next_check_at == start + timedelta(minutes=48)  # 80 % of 1 h
     # Lowering it after the warning point re-arms the warning for the later deadline.
     later = start + timedelta(minutes=50)
