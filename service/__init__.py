@@ -24,7 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
-    app.json.ensure_ascii = False  # Chinese text stays readable in API responses
+    from service.json import ApiJSONProvider
+
+    app.json = ApiJSONProvider(app)
     init_database(app)
     _import_models()
     csrf.init_app(app)

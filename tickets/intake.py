@@ -85,29 +85,39 @@ def submit(request: IntakeRequest) -> IntakeResult:
                     created_by_id=request.actor.id if request.actor else None,
                     created_at=now, updated_at=now)
     ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]
-    sla.start_clock(ticket, sla.policy_for(decision.priority), now)  # before the INSERT
+    sla.start_clock(ticket, sla.policy_for(decision.priority), now)
     db.session.add(ticket)
-    db.session.flush()
-    db.session.add(Message(ticket_id=ticket.id, author_kind=ActorKind.CUSTOMER,
+    db.session.add(Message(ticket=ticket, author_kind=ActorKind.CUSTOMER,
                            author_contact_id=contact.id, visibility=Visibility.PUBLIC,
                            channel=request.channel, body=request.description, created_at=now))
-    timeline.record(ticket.id, "created", actor=request.actor,
+    timeline.record(ticket, "created", actor=request.actor,
                     contact_id=None if request.actor else contact.id,
                     channel=request.channel.value, at=now, priority=decision.priority.value,
                     priority_reason=decision.reason, rule=route.rule_name,
                     team_id=route.team_id)
-    if request.idempotency_key and not _remember(request, fingerprint, ticket):
-        db.session.rollback()  # a concurrent retry won the race: answer with its ticket
-        existing = _replay(request, fingerprint)
+    # Assigned before its INSERT: one flush writes the ticket, message, events and the
+    # agent's counters, and the agents' row locks last only until the commit below.
+    agent = routing.choose_agent(ticket)
+    if agent is not None:
+        routing.apply_assignee(ticket, agent, now, actor=None, reason="auto")
+    if request.idempotency_key:
+        db.session.add(IdempotencyKey(scope=request.idempotency_scope,
+                                      key=request.idempotency_key,
+                                      request_hash=fingerprint, ticket=ticket))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent retry with this key won: answer with its ticket
+        existing = _replay(request, fingerprint) if request.idempotency_key else None
         if existing is None:
-            raise Conflict("A concurrent request with this Idempotency-Key failed; retry.")
+            raise
         return IntakeResult(existing, created=False)
     events.ticket_created.send(ticket.id, channel=request.channel.value)
+    if agent is not None:
+        events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
     from tickets import jobs as ticket_jobs
 
     jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
-    # Last, so the agents' row locks taken here are held only until the commit below.
-    routing.assign(ticket, now)
     db.session.commit()
     return IntakeResult(ticket, created=True)
 
@@ -136,14 +146,3 @@ def _replay(request: IntakeRequest, fingerprint: str) -> Ticket | None:
     if row.request_hash != fingerprint:
         raise Conflict("This Idempotency-Key was already used with a different request body.")
     return db.session.get(Ticket, row.ticket_id)
-
-
-def _remember(request: IntakeRequest, fingerprint: str, ticket: Ticket) -> bool:
-    try:
-        with db.session.begin_nested():
-            db.session.add(IdempotencyKey(scope=request.idempotency_scope,
-                                          key=request.idempotency_key,
-                                          request_hash=fingerprint, ticket_id=ticket.id))
-    except IntegrityError:
-        return False
-    return True

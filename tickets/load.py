@@ -38,6 +38,7 @@ def _contribution(assignee_id, status, priority) -> tuple[int | None, int, int]:
 @event.listens_for(Session, "before_flush")
 def _track_agent_load(session: Session, _context, _instances) -> None:
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    assigned_at: dict[int, object] = {}  # agent → when they last received a ticket
     for ticket in session.new:
         if isinstance(ticket, Ticket):
             agent, count, weight = _contribution(ticket.assignee_id, ticket.status,
@@ -45,6 +46,7 @@ def _track_agent_load(session: Session, _context, _instances) -> None:
             if agent is not None:
                 deltas[agent][0] += count
                 deltas[agent][1] += weight
+                assigned_at[agent] = ticket.updated_at
     for ticket in session.dirty:
         if not isinstance(ticket, Ticket):
             continue
@@ -55,21 +57,27 @@ def _track_agent_load(session: Session, _context, _instances) -> None:
         before = _contribution(_old(state, "assignee_id"), _old(state, "status"),
                                _old(state, "priority"))
         after = _contribution(ticket.assignee_id, ticket.status, ticket.priority)
+        if ticket.assignee_id is not None and state.attrs.assignee_id.history.has_changes():
+            assigned_at[ticket.assignee_id] = ticket.updated_at
         for (agent, count, weight), sign in ((before, -1), (after, 1)):
             if agent is not None:
                 deltas[agent][0] += sign * count
                 deltas[agent][1] += sign * weight
-    connection = None
-    for agent_id, (count, weight) in deltas.items():
-        if count == 0 and weight == 0:
+    users = User.__table__
+    for agent_id in sorted(set(deltas) | set(assigned_at)):  # id order: no lock cycles
+        count, weight = deltas.get(agent_id, (0, 0))
+        values = {}
+        if count or weight:
+            values.update(open_tickets=users.c.open_tickets + count,
+                          open_load=users.c.open_load + weight)
+        if agent_id in assigned_at:
+            values["last_assigned_at"] = assigned_at[agent_id]
+        if not values:
             continue
-        connection = connection or session.connection()
-        connection.execute(update(User.__table__).where(User.__table__.c.id == agent_id)
-                           .values(open_tickets=User.__table__.c.open_tickets + count,
-                                   open_load=User.__table__.c.open_load + weight))
+        session.connection().execute(update(users).where(users.c.id == agent_id).values(values))
         agent = session.identity_map.get((User, (agent_id,), None))
         if agent is not None:
-            session.expire(agent, ["open_tickets", "open_load"])
+            session.expire(agent, ["open_tickets", "open_load", "last_assigned_at"])
 
 
 def reconcile() -> int:

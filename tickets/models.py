@@ -222,6 +222,7 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    ticket: Mapped[Ticket] = relationship()
     author_user: Mapped[User | None] = relationship()
     author_contact: Mapped[Contact | None] = relationship()
 
@@ -241,6 +242,8 @@ class TicketEvent(db.Model):
     channel: Mapped[str | None] = mapped_column(String(20))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
 
 
 class SlaPause(db.Model):
@@ -305,3 +308,5 @@ class IdempotencyKey(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()

@@ -82,12 +82,21 @@ def route(facts: TicketFacts) -> Route:
 
 
 def assign(ticket: Ticket, now: datetime) -> User | None:
-    """Assign the ticket to the best eligible agent, or leave it queued on its team.
+    """Assign a saved ticket to the best eligible agent, or leave it queued on its team."""
+    chosen = choose_agent(ticket)
+    if chosen is not None:
+        set_assignee(ticket, chosen, now, actor=None, reason="auto")
+    return chosen
+
+
+def choose_agent(ticket: Ticket) -> User | None:
+    """Lock the candidate agents and pick the best eligible one (None: nobody can take it).
 
     Candidate agents' rows are locked in id order (FOR NO KEY UPDATE on PostgreSQL, the
     write lock on SQLite) and re-read, so concurrent intakes see each other's assignments
-    and never push an agent past capacity. NO KEY UPDATE does not conflict with the key
-    share lock our own ticket insert took on the caller's user row (no deadlock).
+    and never push an agent past capacity; the locks last until the caller commits.
+    NO KEY UPDATE does not conflict with the key share lock a ticket insert takes on the
+    caller's user row (no deadlock).
     """
     dedicated_id = _dedicated_agent_id(ticket)
     if ticket.team_id is None and dedicated_id is None:
@@ -97,14 +106,11 @@ def assign(ticket: Ticket, now: datetime) -> User | None:
         User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES),
         (User.id.in_(member_ids)) | (User.id == dedicated_id),
     ).order_by(User.id).with_for_update(of=User, key_share=True)
-    agents = list(db.session.scalars(candidates.execution_options(populate_existing=True)))
-    if not agents:
-        return None
-    chosen = _pick(agents, ticket, dedicated_id)
-    if chosen is None:
-        return None
-    set_assignee(ticket, chosen, now, actor=None, reason="auto")
-    return chosen
+    with db.session.no_autoflush:  # a new ticket is inserted later, already assigned
+        agents = list(db.session.scalars(candidates.execution_options(populate_existing=True)))
+        if not agents:
+            return None
+        return _pick(agents, ticket, dedicated_id)
 
 
 def _dedicated_agent_id(ticket: Ticket) -> int | None:
@@ -151,21 +157,28 @@ def member_ids_of(team_id: int):
 
 def set_assignee(ticket: Ticket, agent: User | None, now: datetime, *, actor: User | None,
                  reason: str) -> None:
-    """Give the ticket to `agent` (or nobody), with a timeline event."""
+    """Give a saved ticket to `agent` (or nobody), with a timeline event and a signal."""
     from service import events
 
+    apply_assignee(ticket, agent, now, actor=actor, reason=reason)
+    if agent is not None:
+        events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
+
+
+def apply_assignee(ticket: Ticket, agent: User | None, now: datetime, *, actor: User | None,
+                   reason: str) -> None:
+    """Set the assignee and record it on the timeline (works before the ticket's INSERT).
+
+    The agent's counters and last-assigned time follow in tickets.load at flush.
+    """
     previous = ticket.assignee_id
     ticket.assignee = agent
     ticket.assignee_id = agent.id if agent else None
     ticket.updated_at = now
-    if agent is not None:
-        agent.last_assigned_at = now
-        if ticket.status == Status.NEW:
-            ticket.status = Status.OPEN
-    timeline.record(ticket.id, "assigned", actor=actor, at=now, reason=reason,
+    if agent is not None and ticket.status == Status.NEW:
+        ticket.status = Status.OPEN
+    timeline.record(ticket, "assigned", actor=actor, at=now, reason=reason,
                     assignee_id=ticket.assignee_id, previous_assignee_id=previous)
-    if agent is not None:
-        events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
 
 
 def assign_queued(team_ids: list[int] | None = None, now: datetime | None = None,

@@ -364,3 +364,13 @@ def test_health_endpoints(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json["checks"]["database"] == "ok"
+
+
+def test_list_items_match_the_documented_schema(client, headers, ticket_body):
+    from tickets.schemas import TicketOut
+
+    created = client.post("/api/v1/tickets", json=ticket_body(tags=["a", "b"]),
+                          headers=headers).json
+    item = client.get("/api/v1/tickets", headers=headers).json["items"][0]
+    assert item == created
+    assert set(item) == set(TicketOut().fields)
