@@ -597,7 +597,12 @@ def make_due(conn, count: int, seed: int) -> int:
                    resolution_warned_at = NULL, resolution_breached_at = NULL,
                    sla_state = 'on_track', sla_next_check_at = d.next_check
                    FROM due_tmp d WHERE t.id = d.id""")
-    return cur.rowcount
+    made = cur.rowcount
+    # A ticket made due again must not collide with the breach an earlier sweep recorded.
+    cur.execute("DELETE FROM sla_breaches b USING due_tmp d WHERE b.ticket_id = d.id")
+    cur.execute("""DELETE FROM notifications n USING due_tmp d
+                   WHERE n.subject_ref = 'ticket:' || d.id""")
+    return made
 
 
 def main() -> None:

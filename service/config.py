@@ -81,5 +81,5 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HASH_METHOD": "scrypt",
     "PORTAL_LINK_MAX_AGE_DAYS": 90,
     "ACK_RATE_LIMIT_PER_HOUR": 10,
-    "SLA_SWEEP_BATCH": 500,
+    "SLA_SWEEP_BATCH": 1000,
 }

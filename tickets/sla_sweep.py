@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from service import events, jobs
 from service.db_types import utcnow
@@ -12,7 +13,8 @@ from service.directory.models import Team
 from service.extensions import db
 from service.notify.models import Notification
 from tickets import sla
-from tickets.models import ActorKind, SlaBreach, SlaTarget, Ticket, TicketEvent
+from tickets.models import (ActorKind, SlaBreach, SlaTarget, Ticket, TicketEvent,
+                            format_number)
 
 _LABEL = {SlaTarget.FIRST_RESPONSE: "first response", SlaTarget.RESOLUTION: "resolution"}
 
@@ -35,12 +37,15 @@ def sweep(now: datetime | None = None, batch_size: int = 500) -> SweepStats:
     stats = SweepStats()
     recipients: set[int] = set()
     while True:
-        tickets = list(db.session.scalars(
-            select(Ticket).where(Ticket.sla_next_check_at <= now)
+        rows = db.session.execute(
+            select(*_COLUMNS).where(Ticket.sla_next_check_at <= now)
             .order_by(Ticket.sla_next_check_at).limit(batch_size)
-            .with_for_update(skip_locked=True, of=Ticket)))
-        if not tickets:
+            .with_for_update(skip_locked=True, of=Ticket.__table__)).all()
+        if not rows:
             break
+        # Plain objects, not ORM instances: the clock functions only read and set these
+        # attributes, and one executemany UPDATE per batch beats the unit of work.
+        tickets = [SimpleNamespace(**row._mapping) for row in rows]
         recipients |= _handle_batch(tickets, now, stats)
         db.session.commit()
         if len(tickets) < batch_size:
@@ -56,7 +61,18 @@ def sweep(now: datetime | None = None, batch_size: int = 500) -> SweepStats:
     return stats
 
 
-def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> set[int]:
+_STATE_COLUMNS = ("first_response_warned_at", "first_response_breached_at",
+                  "resolution_warned_at", "resolution_breached_at", "sla_state",
+                  "sla_next_check_at")
+_COLUMNS = tuple(getattr(Ticket, name) for name in (
+    "id", "team_id", "assignee_id", "priority", "sla_policy_id", "sla_paused_at",
+    "first_responded_at", "resolved_at", "first_response_warn_at", "first_response_due_at",
+    "resolution_warn_at", "resolution_due_at") + _STATE_COLUMNS)
+_UPDATE = (update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id"))
+           .values({name: bindparam(name) for name in _STATE_COLUMNS}))
+
+
+def _handle_batch(tickets: list, now: datetime, stats: SweepStats) -> set[int]:
     """Warn or escalate each ticket of a locked batch; returns who was notified."""
     team_ids = {ticket.team_id for ticket in tickets if ticket.team_id}
     leads: dict[int, int | None] = {}
@@ -94,17 +110,17 @@ def _handle_batch(tickets: list[Ticket], now: datetime, stats: SweepStats) -> se
                                            now))
                 events.sla_warning.send(ticket.id, target=target.value)
         sla.refresh_state(ticket, now)
-    db.session.flush()
-    if event_rows:
-        db.session.execute(insert(TicketEvent), event_rows)
-    if breach_rows:
-        db.session.execute(insert(SlaBreach), breach_rows)
-    if notices:
-        db.session.execute(insert(Notification), notices)
+    db.session.execute(_UPDATE, [{"ticket_id": ticket.id, **{name: getattr(ticket, name)
+                                                              for name in _STATE_COLUMNS}}
+                                 for ticket in tickets])
+    for table, batch in ((TicketEvent.__table__, event_rows), (SlaBreach.__table__, breach_rows),
+                         (Notification.__table__, notices)):
+        if batch:  # executemany: batched into multi-row INSERTs by the driver layer
+            db.session.execute(insert(table), batch)
     return {notice["user_id"] for notice in notices}
 
 
-def _mark(ticket: Ticket, target: SlaTarget, *, breached: datetime | None,
+def _mark(ticket, target: SlaTarget, *, breached: datetime | None,
           warned: datetime) -> None:
     if target is SlaTarget.FIRST_RESPONSE:
         ticket.first_response_warned_at = warned
@@ -123,12 +139,13 @@ def _event(ticket_id: int, kind: str, now: datetime, target: SlaTarget, due_at: 
                 data={"target": target.value, "due_at": due_at.isoformat(), **extra})
 
 
-def _notice(user_id: int, kind: str, ticket: Ticket, target: SlaTarget, due_at: datetime,
+def _notice(user_id: int, kind: str, ticket, target: SlaTarget, due_at: datetime,
             now: datetime) -> dict:
     verb = "breached" if kind == "sla_breached" else "at risk"
+    number = format_number(ticket.id)
     return dict(user_id=user_id, kind=kind, subject_ref=f"ticket:{ticket.id}",
-                title=f"{ticket.number} {_LABEL[target]} {verb} (due {due_at:%Y-%m-%d %H:%M} UTC)",
+                title=f"{number} {_LABEL[target]} {verb} (due {due_at:%Y-%m-%d %H:%M} UTC)",
                 dedupe_key=f"{kind}:{ticket.id}:{target.value}:{due_at.isoformat()}:{user_id}",
-                data={"number": ticket.number, "target": target.value,
+                data={"number": number, "target": target.value,
                       "due_at": due_at.isoformat()},
                 created_at=now, emailed_at=None, read_at=None)
