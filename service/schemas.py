@@ -58,3 +58,9 @@ class FailedJobOut(Schema):
 class FailedJobsOut(Schema):
     items = fields.List(fields.Nested(FailedJobOut))
     outbox_pending = fields.Integer()
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A keyset page schema: `items` of one schema and the `next_cursor`."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)),
+                             "next_cursor": fields.String(allow_none=True)}, name=name)

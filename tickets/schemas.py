@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
 
-from service.schemas import StrictSchema
+from service.schemas import StrictSchema, page_of
 from service.validation import is_email
 from tickets.models import Priority, SlaState, Status, Visibility
 
@@ -147,9 +147,7 @@ class TicketOut(Schema):
     updated_at = fields.AwareDateTime()
 
 
-class TicketPageOut(Schema):
-    items = fields.List(fields.Nested(TicketOut))
-    next_cursor = fields.String(allow_none=True)
+TicketPageOut = page_of(TicketOut, "TicketPageOut")
 
 
 class MessageOut(Schema):
@@ -163,9 +161,7 @@ class MessageOut(Schema):
     created_at = fields.AwareDateTime()
 
 
-class MessagePageOut(Schema):
-    items = fields.List(fields.Nested(MessageOut))
-    next_cursor = fields.String(allow_none=True)
+MessagePageOut = page_of(MessageOut, "MessagePageOut")
 
 
 class EventOut(Schema):
@@ -179,6 +175,4 @@ class EventOut(Schema):
     created_at = fields.AwareDateTime()
 
 
-class EventPageOut(Schema):
-    items = fields.List(fields.Nested(EventOut))
-    next_cursor = fields.String(allow_none=True)
+EventPageOut = page_of(EventOut, "EventPageOut")

@@ -197,14 +197,18 @@ def restart_resolution_clock(ticket: Ticket, at: datetime) -> None:
     """Resume the resolution clock of a reopened ticket where it stopped."""
     if ticket.resolved_at is None:
         return
-    policy = terms_of(ticket)
-    if policy is not None:
-        # Time between resolving and reopening was the customer's, not ours.
-        calendar = policy.calendar
-        ticket.sla_paused_seconds += int(
-            business_time_between(calendar, ticket.resolved_at, at).total_seconds())
+    # Time between resolving and reopening was the customer's, not ours.
+    _add_paused_time(ticket, ticket.resolved_at, at)
     ticket.resolved_at = None
     recompute(ticket, at)
+
+
+def _add_paused_time(ticket: Ticket, start: datetime, end: datetime) -> None:
+    """Count the business time in [start, end) as time the clock stood still."""
+    policy = terms_of(ticket)
+    if policy is not None:
+        ticket.sla_paused_seconds += int(
+            business_time_between(policy.calendar, start, end).total_seconds())
 
 
 def _judge(ticket: Ticket, target: SlaTarget, at: datetime) -> None:
@@ -242,11 +246,7 @@ def resume(ticket: Ticket, at: datetime) -> None:
     """Restart a paused clock; the business time spent paused extends every due time."""
     if ticket.sla_paused_at is None:
         return
-    policy = terms_of(ticket)
-    if policy is not None:
-        calendar = policy.calendar
-        ticket.sla_paused_seconds += int(
-            business_time_between(calendar, ticket.sla_paused_at, at).total_seconds())
+    _add_paused_time(ticket, ticket.sla_paused_at, at)
     open_pause = db.session.scalar(select(SlaPause).where(
         SlaPause.ticket_id == ticket.id, SlaPause.resumed_at.is_(None)))
     if open_pause is not None:
