@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from service.api import current_user, doc, json_body, query_args
 from service.auth.permissions import Permission, require
@@ -18,7 +19,7 @@ from tickets.models import Channel, Message, Ticket, TicketEvent, Visibility, fo
 from tickets.schemas import (EventPageOut, MessageIn, MessageOut, MessagePageOut,
                              PageQuery, TicketIn, TicketOut, TicketPageOut, TicketPatch,
                              TicketQuery)
-from tickets.services import get_ticket, list_tickets, update_ticket
+from tickets.services import ensure_visible, get_ticket, list_tickets, update_ticket
 
 blueprint = Blueprint("tickets_api", __name__)
 
@@ -137,8 +138,9 @@ def patch_one(ticket_id: int):
      responses={200: MessagePageOut})
 def list_messages(ticket_id: int):
     page = query_args(_page_query)
-    ticket = get_ticket(current_user(), ticket_id)
-    query = select(Message).where(Message.ticket_id == ticket.id)
+    ensure_visible(current_user(), ticket_id)
+    query = (select(Message).where(Message.ticket_id == ticket_id)
+             .options(joinedload(Message.author_user), joinedload(Message.author_contact)))
     items, next_cursor = id_page(query, Message, page["limit"], page.get("cursor"))
     return _message_page.dump({"items": [_present_message(m) for m in items],
                                "next_cursor": next_cursor})
@@ -165,8 +167,8 @@ def post_message(ticket_id: int):
 @doc("A ticket's timeline", tags=["tickets"], query=PageQuery, responses={200: EventPageOut})
 def list_events(ticket_id: int):
     page = query_args(_page_query)
-    ticket = get_ticket(current_user(), ticket_id)
-    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+    ensure_visible(current_user(), ticket_id)
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
     items, next_cursor = id_page(query, TicketEvent, page["limit"], page.get("cursor"))
     return _event_page.dump({"items": items, "next_cursor": next_cursor})
 

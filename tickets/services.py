@@ -52,6 +52,14 @@ def get_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ticke
     return ticket
 
 
+def ensure_visible(user: User, ticket_id: int) -> int:
+    """The id of a ticket the user may see, or NotFound (an id-only check, no loading)."""
+    if db.session.scalar(select(Ticket.id).where(Ticket.id == ticket_id,
+                                                 visible_to(user))) is None:
+        raise NotFound("No such ticket.")
+    return ticket_id
+
+
 _SORT_COLUMNS = {"created_at": Ticket.created_at, "updated_at": Ticket.updated_at}
 
 
