@@ -27,6 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from service.json import ApiJSONProvider
 
     app.json = ApiJSONProvider(app)
+    from service.routing import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
     init_database(app)
     _import_models()
     csrf.init_app(app)

@@ -16,7 +16,7 @@ blueprint = Blueprint("admin_api", __name__)
 _agent_patch, _agent_out, _failed_out = AgentPatch(), AgentOut(), FailedJobsOut()
 
 
-@blueprint.patch("/agents/<int:user_id>")
+@blueprint.patch("/agents/<id:user_id>")
 @doc("Set an agent's availability (self, lead, admin) or capacity (lead, admin)",
      tags=["directory"], body=AgentPatch, responses={200: AgentOut})
 def patch_agent(user_id: int):

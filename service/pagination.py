@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from service.errors import InvalidInput
+from service.validation import is_id
 from service.extensions import db
 
 
@@ -25,7 +26,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, last_id = json.loads(raw)
-        if cursor_sort != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
+        if cursor_sort != sort or not is_id(last_id):
             raise ValueError
         return value, last_id
     except (ValueError, TypeError):

@@ -25,3 +25,11 @@ def normalize_email(value: str, field: str = "email") -> str:
 def strip_controls(value: str) -> str:
     """Remove control characters (keeping newlines and tabs) from user text."""
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value)
+
+
+MAX_ID = 2**31 - 1  # the database's integer range; a larger id can only be "not found"
+
+
+def is_id(value: object) -> bool:
+    """Whether a value is a possible row id (a positive 32-bit integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

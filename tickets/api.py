@@ -115,13 +115,13 @@ def list_all():
     return jsonify(items=items, next_cursor=next_cursor)
 
 
-@blueprint.get("/tickets/<int:ticket_id>")
+@blueprint.get("/tickets/<id:ticket_id>")
 @doc("Get one ticket", tags=["tickets"], responses={200: TicketOut})
 def get_one(ticket_id: int):
     return _ticket_out.dump(present(get_ticket(current_user(), ticket_id)))
 
 
-@blueprint.patch("/tickets/<int:ticket_id>")
+@blueprint.patch("/tickets/<id:ticket_id>")
 @doc("Change priority, status, team, assignee, category or tags", tags=["tickets"],
      body=TicketPatch, responses={200: TicketOut})
 def patch_one(ticket_id: int):
@@ -133,7 +133,7 @@ def patch_one(ticket_id: int):
     return _ticket_out.dump(present(get_ticket(user, ticket_id)))
 
 
-@blueprint.get("/tickets/<int:ticket_id>/messages")
+@blueprint.get("/tickets/<id:ticket_id>/messages")
 @doc("List a ticket's messages and notes", tags=["tickets"], query=PageQuery,
      responses={200: MessagePageOut})
 def list_messages(ticket_id: int):
@@ -146,7 +146,7 @@ def list_messages(ticket_id: int):
                                "next_cursor": next_cursor})
 
 
-@blueprint.post("/tickets/<int:ticket_id>/messages")
+@blueprint.post("/tickets/<id:ticket_id>/messages")
 @doc("Reply to the customer (public) or add an internal note", tags=["tickets"],
      body=MessageIn, responses={201: MessageOut})
 def post_message(ticket_id: int):
@@ -163,7 +163,7 @@ def post_message(ticket_id: int):
     return _message_out.dump(_present_message(message)), 201
 
 
-@blueprint.get("/tickets/<int:ticket_id>/events")
+@blueprint.get("/tickets/<id:ticket_id>/events")
 @doc("A ticket's timeline", tags=["tickets"], query=PageQuery, responses={200: EventPageOut})
 def list_events(ticket_id: int):
     page = query_args(_page_query)

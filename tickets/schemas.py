@@ -4,12 +4,13 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
 
 from service.schemas import StrictSchema, page_of
-from service.validation import is_email
+from service.validation import MAX_ID, is_email
 from tickets.models import Priority, SlaState, Status, Visibility
 
 _TAG = validate.Regexp(r"^[\w\-\.\u4e00-\u9fff]{1,50}$",
                        error="Tags are 1-50 letters, digits, '-', '_' or '.'.")
 _LABEL = validate.Length(min=1, max=80)
+_ID = validate.Range(min=1, max=MAX_ID)
 
 
 class CustomerIn(StrictSchema):
@@ -50,8 +51,8 @@ class TicketIn(StrictSchema):
 class TicketPatch(StrictSchema):
     priority = _enum_field(Priority)
     status = _enum_field(Status)
-    team = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
-    assignee = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
+    team = fields.Integer(allow_none=True, strict=True, validate=_ID)
+    assignee = fields.Integer(allow_none=True, strict=True, validate=_ID)
     category = fields.String(allow_none=True, validate=_LABEL)
     tags = fields.List(fields.String(validate=_TAG), validate=validate.Length(max=20))
     reason = fields.String(validate=validate.Length(min=1, max=300))
@@ -71,8 +72,8 @@ SORTS = ("-created_at", "created_at", "-updated_at", "updated_at")
 class TicketQuery(StrictSchema):
     status = fields.List(_enum_field(Status))
     priority = fields.List(_enum_field(Priority))
-    team = fields.Integer(validate=validate.Range(min=1))
-    assignee = fields.String(validate=validate.Regexp(r"^(me|none|[1-9][0-9]{0,9})$",
+    team = fields.Integer(validate=_ID)
+    assignee = fields.String(validate=validate.Regexp(r"^(me|none|[1-9][0-9]{0,8})$",
                                                       error="Use a user id, 'me' or 'none'."))
     sla_state = fields.List(_enum_field(SlaState))
     q = fields.String(validate=validate.Length(min=1, max=200))

@@ -15,6 +15,7 @@ from service.directory.models import Account, Contact, Team, team_members
 from service.errors import InvalidInput, NotFound
 from service.extensions import db
 from service.pagination import decode_time_cursor, encode_cursor
+from service.validation import is_id
 from tickets import lifecycle, routing, sla, timeline
 from tickets.models import Priority, Status, Ticket, TicketTag
 
@@ -130,7 +131,8 @@ def list_tickets(user: User, filters: dict[str, Any]) -> tuple[list[Any], dict[i
 def _text_match(text: str):
     number = _NUMBER.match(text)
     if number:
-        return Ticket.id == int(number.group(1))
+        ticket_id = int(number.group(1))
+        return Ticket.id == ticket_id if is_id(ticket_id) else false()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Ticket.subject.ilike(f"%{escaped}%", escape="\\")
 

@@ -374,3 +374,31 @@ def test_list_items_match_the_documented_schema(client, headers, ticket_body):
     item = client.get("/api/v1/tickets", headers=headers).json["items"][0]
     assert item == created
     assert set(item) == set(TicketOut().fields)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/tickets/99999999999999999999", "/api/v1/tickets/2147483648",
+    "/api/v1/tickets/0", "/api/v1/tickets/-1", "/api/v1/tickets/2147483648/messages",
+    "/api/v1/tickets/2147483648/events",
+])
+def test_out_of_range_ids_are_404_not_database_errors(client, headers, path):
+    response = client.get(path, headers=headers)
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("query, status", [
+    ("team=2147483648", 400), ("assignee=9999999999", 400), ("q=T-9999999999", 200),
+])
+def test_out_of_range_filters(client, headers, query, status):
+    response = client.get(f"/api/v1/tickets?{query}", headers=headers)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json["items"] == []
+
+
+def test_out_of_range_patch_ids_are_400(client, headers, ticket_body):
+    ticket = client.post("/api/v1/tickets", json=ticket_body(), headers=headers).json
+    for change in ({"team": 2**31}, {"assignee": 2**40}):
+        response = client.patch(f"/api/v1/tickets/{ticket['id']}", json=change, headers=headers)
+        assert response.status_code == 400
