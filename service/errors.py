@@ -48,7 +48,8 @@ class InvalidTransition(Conflict):
 
 
 def problem(status: int, title: str, detail: str | None = None, *, slug: str | None = None,
-            errors: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Response:
+            errors: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
     """Build an application/problem+json response."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + (slug or str(status)),
@@ -85,7 +86,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation(error: ValidationError):
-        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        messages = (error.messages if isinstance(error.messages, dict)
+                    else {"_schema": error.messages})
         return problem(400, "Invalid input", "The request has invalid fields.",
                        slug="invalid-input", errors=messages)
 

@@ -20,6 +20,7 @@ _PROBLEM = {
         "errors": {"type": "object", "additionalProperties": True},
     },
 }
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _ERRORS = {400: "Invalid input", 401: "Missing or bad token", 403: "Role may not act",
            404: "Not found (or not yours to see)", 409: "Conflict", 429: "Rate limited"}
 
@@ -67,7 +68,7 @@ def _operation(rule, meta: dict) -> dict:
             continue
         operation["responses"].setdefault(str(status), {
             "description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+            "content": {"application/problem+json": {"schema": _PROBLEM_REF}}})
     if not meta["public"]:
         operation["security"] = [{"bearer": []}]
     return operation

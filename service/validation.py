@@ -6,7 +6,8 @@ import re
 from service.errors import InvalidInput
 
 # Deliberately simple: one @, no spaces or control characters, a dot in the domain.
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;]{1,64}@[^@\s\x00-\x1f\x7f<>,;]{1,189}\.[^@\s\x00-\x1f\x7f<>,;.]{2,63}$")
+_CHAR = r"[^@\s\x00-\x1f\x7f<>,;]"
+_EMAIL = re.compile(rf"^{_CHAR}{{1,64}}@{_CHAR}{{1,189}}\.[^@\s\x00-\x1f\x7f<>,;.]{{2,63}}$")
 
 
 def is_email(value: str) -> bool:

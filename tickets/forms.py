@@ -18,7 +18,8 @@ class SupportRequestForm(FlaskForm):
         Length(max=254)])
     company = StringField(_l("Company"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Phone"), validators=[
-        Optional(), Regexp(r"^[0-9+()\-. ]{3,40}$", message=_l("Please enter a valid phone number."))])
+        Optional(),
+        Regexp(r"^[0-9+()\-. ]{3,40}$", message=_l("Please enter a valid phone number."))])
     subject = StringField(_l("Subject"), validators=[
         DataRequired(_l("Please describe the problem in a few words.")), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[

@@ -12,8 +12,10 @@ from tickets.priority import derive_priority
     (Priority.URGENT, True, "x", Priority.URGENT, "customer urgency urgent"),
     (Priority.NORMAL, False, "Our production is DOWN since 9am, total outage",
      Priority.URGENT, 'customer urgency normal; outage keyword "DOWN since"'),
-    (None, False, "生产环境宕机了", Priority.URGENT, 'default priority normal; outage keyword "宕机"'),
-    (None, False, "系统无法访问", Priority.URGENT, 'default priority normal; outage keyword "无法访问"'),
+    (None, False, "生产环境宕机了", Priority.URGENT,
+     'default priority normal; outage keyword "宕机"'),
+    (None, False, "系统无法访问", Priority.URGENT,
+     'default priority normal; outage keyword "无法访问"'),
     (Priority.HIGH, True, "服务中断", Priority.URGENT,
      'customer urgency high; VIP account +1 step'),
 ])
