@@ -47,14 +47,6 @@ def snapshot(name: str, loader: Callable[[], Any], *, ttl: float,
     return get
 
 
-def clear(name: str | None = None) -> None:
-    """Drop one snapshot (or all) of the current app."""
-    store = current_app.extensions.get("loopdesk_snapshots", {})
-    for key, entry in store.items():
-        if name is None or key == name:
-            entry.loaded_at = -1e18
-
-
 @event.listens_for(Session, "after_flush")
 def _drop_changed(session: Session, _context) -> None:
     changed = {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}

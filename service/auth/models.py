@@ -50,10 +50,6 @@ class User(UserMixin, db.Model):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
-    @property
-    def is_staff(self) -> bool:
-        return True
-
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
 

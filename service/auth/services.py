@@ -46,14 +46,6 @@ def _hash(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace a user's password."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(errors={"password": [
-            f"Must be at least {MIN_PASSWORD_LENGTH} characters."]})
-    user.password_hash = _hash(password)
-
-
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, else None (same cost either way)."""
     try:

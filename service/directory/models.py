@@ -76,10 +76,6 @@ class Account(db.Model):
     products: Mapped[list[AccountProduct]] = relationship(
         cascade="all, delete-orphan", order_by="AccountProduct.product")
 
-    @property
-    def product_names(self) -> list[str]:
-        return [item.product for item in self.products]
-
 
 class AccountProduct(db.Model):
     """A product an account owns."""

@@ -211,3 +211,24 @@ def test_reopen_resumes_resolution_clock_where_it_stopped(make_ticket, make_user
     assert ticket.resolved_at is None
     # 6 h of the 8 h were left when it was resolved.
     assert ticket.resolution_due_at == start + timedelta(hours=56)
+
+
+def test_customer_reply_resumes_a_paused_clock(make_ticket, make_user, support_team):
+    from tickets.conversation import add_customer_message
+    from tickets.models import Channel, TicketEvent
+
+    agent = make_user("agent", team=support_team)
+    start = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    with at(start):
+        ticket = make_ticket(urgency=Priority.HIGH)
+    original = ticket.resolution_due_at
+    lifecycle.change_status(ticket, Status.PENDING_CUSTOMER, actor=agent,
+                            now=start + timedelta(hours=1), reason="need logs")
+    add_customer_message(ticket, ticket.contact_id, "Here are the logs", Channel.EMAIL,
+                         start + timedelta(hours=3))
+    db.session.commit()
+    assert ticket.status == Status.OPEN and ticket.sla_paused_at is None
+    assert ticket.resolution_due_at == original + timedelta(hours=2)
+    kinds = [e.kind for e in db.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))]
+    assert kinds[-2:] == ["status_changed", "customer_message"]
