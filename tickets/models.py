@@ -128,6 +128,10 @@ class Ticket(db.Model):
         Index("ix_tickets_sla_state", "sla_state", "created_at"),
         Index("ix_tickets_sla_next_check", "sla_next_check_at"),
         Index("ix_tickets_contact", "contact_id", "created_at"),
+        # Substring search (`q`) in any language, Chinese included: a trigram index on
+        # PostgreSQL (migration 0002 creates pg_trgm); a plain index elsewhere.
+        Index("ix_tickets_subject_trgm", "subject", postgresql_using="gin",
+              postgresql_ops={"subject": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
