@@ -8,7 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
+from service.auth.models import User
 from service.errors import DomainError
 from service.extensions import db
 
@@ -60,18 +62,111 @@ def tokens_cli() -> None:
 @with_appcontext
 def create_token_command(email: str, name: str) -> None:
     """Create an API token for a user; the token is the last line printed."""
-    from sqlalchemy import func, select
-
-    from service.auth.models import User
     from service.auth.services import issue_token
 
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None or not user.is_active:
-        raise click.ClickException(f"no active user with email {email}")
+    user = _user(email)
+    if not user.is_active:
+        raise click.ClickException(f"{email} is disabled")
     token = issue_token(user, name=name)
     db.session.commit()
     click.echo(f"token for {user.email} ({user.role}); it is shown once, store it now:")
     click.echo(token)
+
+
+def _user(email: str) -> User:
+    """The user with this email (any case), or a CLI error."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
+    return user
+
+
+@click.group("teams")
+def teams_cli() -> None:
+    """Manage teams (departments)."""
+
+
+@teams_cli.command("create")
+@click.argument("name")
+@click.option("--name-zh", default=None, help="The team's Chinese name.")
+@click.option("--lead", "lead_email", default=None, help="Email of the team lead.")
+@click.option("--default", "is_default", is_flag=True,
+              help="Unrouted tickets go to this team.")
+@with_appcontext
+def create_team_command(name: str, name_zh: str | None, lead_email: str | None,
+                        is_default: bool) -> None:
+    """Create a team."""
+    from service.directory.services import create_team
+
+    try:
+        team = create_team(name, name_zh=name_zh, is_default=is_default,
+                           lead=_user(lead_email) if lead_email else None)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise _fail(error) from None
+    click.echo(f"created team {team.name} (id {team.id})")
+
+
+@click.group("accounts")
+def accounts_cli() -> None:
+    """Manage customer accounts."""
+
+
+@accounts_cli.command("create")
+@click.argument("name")
+@click.option("--tier", type=click.Choice(["standard", "vip"]), default="standard")
+@click.option("--sales-owner", default=None, help="Email of the account's sales rep.")
+@click.option("--dedicated-agent", default=None, help="Email of its dedicated support agent.")
+@click.option("--product", "products", multiple=True, help="A product it owns (repeatable).")
+@with_appcontext
+def create_account_command(name: str, tier: str, sales_owner: str | None,
+                           dedicated_agent: str | None, products: tuple[str, ...]) -> None:
+    """Create a customer account; contacts whose company matches its name join it."""
+    from service.directory.services import create_account
+
+    try:
+        account = create_account(
+            name, tier=tier, products=list(products),
+            sales_owner=_user(sales_owner) if sales_owner else None,
+            dedicated_agent=_user(dedicated_agent) if dedicated_agent else None)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise _fail(error) from None
+    click.echo(f"created {account.tier} account {account.name} (id {account.id})")
+
+
+@click.group("agents")
+def agents_cli() -> None:
+    """Agents' availability, capacity and skills."""
+
+
+@agents_cli.command("set")
+@click.argument("email")
+@click.option("--availability", type=click.Choice(["available", "away", "out_of_office"]))
+@click.option("--capacity", type=click.IntRange(0, 1000), help="Max open tickets.")
+@click.option("--skill", "skills", multiple=True, help="Replaces the skills (repeatable).")
+@with_appcontext
+def set_agent_command(email: str, availability: str | None, capacity: int | None,
+                      skills: tuple[str, ...]) -> None:
+    """Change an agent's availability, capacity or skills."""
+    from service.directory.services import set_availability, set_capacity, set_skills
+
+    user = _user(email)
+    try:
+        if availability:
+            set_availability(user, availability)
+        if capacity is not None:
+            set_capacity(user, capacity)
+        if skills:
+            set_skills(user, list(skills))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise _fail(error) from None
+    click.echo(f"{user.email}: {user.availability}, capacity {user.max_open_tickets}, "
+               f"skills {', '.join(s.name for s in user.skills) or '-'}")
 
 
 @click.group("demo")
@@ -150,6 +245,6 @@ def sweep_command(name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
-    for command in (users_cli, tokens_cli, demo_cli, setup_command, serve_command,
-                    ticker_command, sweep_command):
+    for command in (users_cli, tokens_cli, teams_cli, accounts_cli, agents_cli, demo_cli,
+                    setup_command, serve_command, ticker_command, sweep_command):
         app.cli.add_command(command)

@@ -7,8 +7,8 @@ from sqlalchemy.orm import joinedload
 
 from service import events
 from service.auth.models import Availability, User
-from service.directory.models import Account, Contact, Skill, Team
-from service.errors import InvalidInput, NotFound
+from service.directory.models import Account, AccountProduct, Contact, Skill, Team, Tier
+from service.errors import Conflict, InvalidInput, NotFound
 from service.extensions import db
 from service.validation import normalize_email
 
@@ -99,3 +99,55 @@ def skill(name: str) -> Skill:
         found = Skill(name=name)
         db.session.add(found)
     return found
+
+
+def create_team(name: str, *, name_zh: str | None = None, lead: User | None = None,
+                is_default: bool = False) -> Team:
+    """Create a team (department); making it the default unsets the previous default."""
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise InvalidInput(errors={"name": ["Must be 1-80 characters."]})
+    if db.session.scalar(select(Team.id).where(Team.name == name)) is not None:
+        raise Conflict(f"A team named {name!r} already exists.")
+    if is_default:
+        for team in db.session.scalars(select(Team).where(Team.is_default.is_(True))):
+            team.is_default = False
+    team = Team(name=name, name_zh=name_zh, lead_id=lead.id if lead else None,
+                is_default=is_default)
+    db.session.add(team)
+    if lead is not None:
+        add_member(team, lead)
+    db.session.flush()
+    return team
+
+
+def create_account(name: str, *, tier: str = "standard", sales_owner: User | None = None,
+                   dedicated_agent: User | None = None, products: list[str] = ()) -> Account:
+    """Create a customer account (company) with its tier, owners and products."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput(errors={"name": ["Must be 1-200 characters."]})
+    try:
+        tier_value = Tier(tier)
+    except ValueError:
+        raise InvalidInput(errors={"tier": [f"Must be one of: {', '.join(Tier)}."]}) from None
+    if db.session.scalar(select(Account.id).where(Account.name == name)) is not None:
+        raise Conflict(f"An account named {name!r} already exists.")
+    bad = [product for product in products if not 1 <= len(product.strip()) <= 80]
+    if bad:
+        raise InvalidInput(errors={"products": ["Each product is 1-80 characters."]})
+    account = Account(name=name, tier=tier_value,
+                      sales_owner_id=sales_owner.id if sales_owner else None,
+                      dedicated_agent_id=dedicated_agent.id if dedicated_agent else None,
+                      products=[AccountProduct(product=p.strip()) for p in sorted(set(products))])
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def set_skills(user: User, names: list[str]) -> None:
+    """Replace an agent's skills (created on first use)."""
+    cleaned = sorted({name.strip() for name in names})
+    if any(not 1 <= len(name) <= 60 for name in cleaned):
+        raise InvalidInput(errors={"skills": ["Each skill is 1-60 characters."]})
+    user.skills = [skill(name) for name in cleaned]
