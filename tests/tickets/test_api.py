@@ -348,7 +348,10 @@ def test_disabled_user_token_stops_working(client, auth, make_user):
 
 
 def test_openapi_and_docs(client):
+    from openapi_spec_validator import validate
+
     spec = client.get("/api/v1/openapi.json").json
+    validate(spec)  # a valid OpenAPI 3 document, not merely JSON
     assert spec["openapi"].startswith("3.")
     assert {"post", "get"} <= set(spec["paths"]["/api/v1/tickets"])
     assert "patch" in spec["paths"]["/api/v1/tickets/{ticket_id}"]
