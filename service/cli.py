@@ -119,15 +119,18 @@ def accounts_cli() -> None:
 @click.option("--sales-owner", default=None, help="Email of the account's sales rep.")
 @click.option("--dedicated-agent", default=None, help="Email of its dedicated support agent.")
 @click.option("--product", "products", multiple=True, help="A product it owns (repeatable).")
+@click.option("--domain", "domains", multiple=True,
+              help="An email domain it controls; new contacts from it join (repeatable).")
 @with_appcontext
 def create_account_command(name: str, tier: str, sales_owner: str | None,
-                           dedicated_agent: str | None, products: tuple[str, ...]) -> None:
-    """Create a customer account; contacts whose company matches its name join it."""
+                           dedicated_agent: str | None, products: tuple[str, ...],
+                           domains: tuple[str, ...]) -> None:
+    """Create a customer account; new contacts writing from its domains join it."""
     from service.directory.services import create_account
 
     try:
         account = create_account(
-            name, tier=tier, products=list(products),
+            name, tier=tier, products=list(products), domains=list(domains),
             sales_owner=_user(sales_owner) if sales_owner else None,
             dedicated_agent=_user(dedicated_agent) if dedicated_agent else None)
         db.session.commit()

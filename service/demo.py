@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from service.auth.models import Availability, User
 from service.auth.services import create_user
 from service.db_types import utcnow
-from service.directory.models import Account, AccountProduct, Contact, Team, Tier
+from service.directory.models import (Account, AccountDomain, AccountProduct, Contact, Team,
+                                      Tier)
 from service.directory.services import add_member, skill
 from service.extensions import db
 
@@ -127,9 +128,11 @@ def _account(name: str, tier: Tier, sales: User | None, agent: User | None,
              products: list[str], emails: list[str]) -> None:
     account = db.session.scalar(select(Account).where(Account.name == name))
     if account is None:
+        domains = sorted({email.rpartition("@")[2] for email in emails})
         account = Account(name=name, tier=tier, sales_owner_id=sales.id if sales else None,
                           dedicated_agent_id=agent.id if agent else None,
-                          products=[AccountProduct(product=p) for p in products])
+                          products=[AccountProduct(product=p) for p in products],
+                          domains=[AccountDomain(domain=d) for d in domains])
         db.session.add(account)
         db.session.flush()
     for email in emails:

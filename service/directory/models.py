@@ -75,6 +75,8 @@ class Account(db.Model):
     dedicated_agent: Mapped[User | None] = relationship(foreign_keys=[dedicated_agent_id])
     products: Mapped[list[AccountProduct]] = relationship(
         cascade="all, delete-orphan", order_by="AccountProduct.product")
+    domains: Mapped[list[AccountDomain]] = relationship(
+        cascade="all, delete-orphan", order_by="AccountDomain.domain")
 
 
 class AccountProduct(db.Model):
@@ -85,6 +87,16 @@ class AccountProduct(db.Model):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     product: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class AccountDomain(db.Model):
+    """An email domain the account controls: new contacts from it join the account."""
+
+    __tablename__ = "account_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
 
 
 class Contact(db.Model):

@@ -1,13 +1,16 @@
 """Directory operations: contacts found by email, teams, skills and agent settings."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from service import events
 from service.auth.models import Availability, User
-from service.directory.models import Account, AccountProduct, Contact, Skill, Team, Tier
+from service.directory.models import (Account, AccountDomain, AccountProduct, Contact, Skill,
+                                      Team, Tier)
 from service.errors import Conflict, InvalidInput, NotFound
 from service.extensions import db
 from service.validation import normalize_email
@@ -28,7 +31,7 @@ def find_or_create_contact(email: str, name: str | None = None, phone: str | Non
             with db.session.begin_nested():
                 contact = Contact(email=address, name=(name or address.split("@")[0])[:120],
                                   phone=phone, company=company, language=language,
-                                  account_id=_account_id_for(company))
+                                  account_id=_account_id_for(address))
                 db.session.add(contact)
         except IntegrityError:
             contact = db.session.scalar(select(Contact).where(Contact.email == address))
@@ -46,13 +49,12 @@ def find_or_create_contact(email: str, name: str | None = None, phone: str | Non
     return contact
 
 
-def _account_id_for(company: str | None) -> int | None:
-    # Link a new contact to an account only when the company name matches exactly; a
-    # stranger typing a VIP's name gets matched too, which is why tier only raises
-    # priority one step and never grants access to anything.
-    if not company:
-        return None
-    return db.session.scalar(select(Account.id).where(Account.name == company.strip()))
+def _account_id_for(email: str) -> int | None:
+    # A new contact joins an account by the domain of the address they write from, never
+    # by the company name they type: anyone can type a VIP's name, not send from its domain.
+    domain = email.rpartition("@")[2]
+    return db.session.scalar(select(AccountDomain.account_id)
+                             .where(AccountDomain.domain == domain))
 
 
 def team_by_name(name: str) -> Team:
@@ -121,9 +123,19 @@ def create_team(name: str, *, name_zh: str | None = None, lead: User | None = No
     return team
 
 
+# Addresses anyone can get: never proof that a contact belongs to a customer company.
+PUBLIC_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com",
+    "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "mail.com",
+    "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com", "sina.cn",
+    "sohu.com", "aliyun.com", "139.com", "189.cn", "yahoo.com.cn", "hotmail.com.cn"})
+_DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
 def create_account(name: str, *, tier: str = "standard", sales_owner: User | None = None,
-                   dedicated_agent: User | None = None, products: list[str] = ()) -> Account:
-    """Create a customer account (company) with its tier, owners and products."""
+                   dedicated_agent: User | None = None, products: list[str] = (),
+                   domains: list[str] = ()) -> Account:
+    """Create a customer account (company) with its tier, owners, products and domains."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput(errors={"name": ["Must be 1-200 characters."]})
@@ -136,10 +148,20 @@ def create_account(name: str, *, tier: str = "standard", sales_owner: User | Non
     bad = [product for product in products if not 1 <= len(product.strip()) <= 80]
     if bad:
         raise InvalidInput(errors={"products": ["Each product is 1-80 characters."]})
+    domains = sorted({domain.strip().lower() for domain in domains})
+    for domain in domains:
+        if not _DOMAIN.match(domain):
+            raise InvalidInput(errors={"domains": [f"{domain!r} is not a domain name."]})
+        if domain in PUBLIC_MAIL_DOMAINS:
+            raise InvalidInput(errors={"domains": [
+                f"{domain} is a public mail service; anyone can write from it."]})
+        if db.session.get(AccountDomain, domain) is not None:
+            raise Conflict(f"The domain {domain} already belongs to an account.")
     account = Account(name=name, tier=tier_value,
                       sales_owner_id=sales_owner.id if sales_owner else None,
                       dedicated_agent_id=dedicated_agent.id if dedicated_agent else None,
-                      products=[AccountProduct(product=p.strip()) for p in sorted(set(products))])
+                      products=[AccountProduct(product=p.strip()) for p in sorted(set(products))],
+                      domains=[AccountDomain(domain=domain) for domain in domains])
     db.session.add(account)
     db.session.flush()
     return account

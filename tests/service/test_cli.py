@@ -80,7 +80,8 @@ def test_teams_accounts_and_agents_from_the_cli(runner, make_ticket):
                  ["teams", "create", "Field service", "--name-zh", "现场服务", "--lead",
                   "lead@x.test", "--default"],
                  ["accounts", "create", "Acme", "--tier", "vip", "--sales-owner", "rep@x.test",
-                  "--dedicated-agent", "lead@x.test", "--product", "Router", "--product", "Mesh"],
+                  "--dedicated-agent", "lead@x.test", "--product", "Router", "--product", "Mesh",
+                  "--domain", "Acme.example"],
                  ["agents", "set", "lead@x.test", "--capacity", "5", "--skill", "zh",
                   "--skill", "routers", "--availability", "available"]):
         result = runner.invoke(args=args)
@@ -94,7 +95,8 @@ def test_teams_accounts_and_agents_from_the_cli(runner, make_ticket):
     assert [p.product for p in account.products] == ["Mesh", "Router"]
     lead = db.session.scalar(select(User).where(User.email == "lead@x.test"))
     assert lead.max_open_tickets == 5 and sorted(s.name for s in lead.skills) == ["routers", "zh"]
-    ticket = make_ticket(customer_company="Acme")
+    assert [d.domain for d in account.domains] == ["acme.example"]
+    ticket = make_ticket(customer_email="it@acme.example")
     assert ticket.team_id == team.id and ticket.assignee_id == lead.id
     assert ticket.priority == Priority.HIGH  # VIP +1
 
@@ -105,6 +107,8 @@ def test_directory_cli_rejects_bad_input(runner):
              ["teams", "create", "X", "--lead", "ghost@x.test"],
              ["accounts", "create", "Y", "--tier", "gold"],
              ["accounts", "create", "Y", "--product", "p" * 81],
+             ["accounts", "create", "Y", "--domain", "qq.com"],
+             ["accounts", "create", "Y", "--domain", "not a domain"],
              ["agents", "set", "ghost@x.test", "--capacity", "3"],
              ["agents", "set", "ghost@x.test", "--capacity", "-3"]]
     for args in cases:

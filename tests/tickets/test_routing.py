@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service.auth.models import Availability
-from service.directory.models import Account, Skill, Tier
+from service.directory.models import Account, AccountDomain, Skill, Tier
 from service.extensions import db
 from tickets.models import Channel, Priority, RoutingRule, Status, Ticket
 from tickets.routing import TicketFacts, rule_matches
@@ -86,16 +86,20 @@ def test_vip_dedicated_agent_first(make_ticket, make_user, support_team):
     dedicated = make_user("agent", team=support_team)
     for _ in range(3):  # the dedicated agent is already the busiest
         make_ticket()
-    account = Account(name="Big Co", tier=Tier.VIP, dedicated_agent_id=dedicated.id)
+    account = Account(name="Big Co", tier=Tier.VIP, dedicated_agent_id=dedicated.id,
+                      domains=[AccountDomain(domain="bigco.example")])
     db.session.add(account)
     db.session.commit()
-    ticket = make_ticket(customer_company="Big Co", urgency=Priority.NORMAL)
+    # Typing the company's name proves nothing; writing from its domain does.
+    impostor = make_ticket(customer_email="someone@gmail.com", customer_company="Big Co")
+    assert impostor.account_id is None and impostor.priority == Priority.NORMAL
+    ticket = make_ticket(customer_email="ops@bigco.example", urgency=Priority.NORMAL)
     assert ticket.account_id == account.id
     assert ticket.assignee_id == dedicated.id
     assert ticket.priority == Priority.HIGH  # VIP +1 step
     dedicated.availability = Availability.OUT_OF_OFFICE
     db.session.commit()
-    assert make_ticket(customer_company="Big Co").assignee_id not in (None, dedicated.id)
+    assert make_ticket(customer_email="it@bigco.example").assignee_id not in (None, dedicated.id)
 
 
 def test_queued_ticket_is_assigned_when_an_agent_comes_back(client, auth, make_ticket,
