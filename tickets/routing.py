@@ -114,9 +114,9 @@ def choose_agent(ticket: Ticket) -> User | None:
 
 
 def _dedicated_agent_id(ticket: Ticket) -> int | None:
-    if ticket.account_id is None:
-        return None
-    account = ticket.account  # loaded with the contact at intake
+    # The relationship, not account_id: a new ticket is assigned before its INSERT, when
+    # only the relationship is set (loaded with the contact at intake).
+    account = ticket.account
     return account.dedicated_agent_id if account is not None else None
 
 
