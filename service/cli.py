@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 from flask import Flask, current_app
@@ -15,10 +17,18 @@ from service.errors import DomainError
 from service.extensions import db
 
 
-def _fail(error: DomainError) -> click.ClickException:
-    details = "; ".join(f"{field}: {' '.join(map(str, messages))}"
-                        for field, messages in (error.errors or {}).items())
-    return click.ClickException(f"{error.detail}{' (' + details + ')' if details else ''}")
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Commit what the block did; on a refused input, roll back and exit with its message."""
+    try:
+        yield
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{field}: {' '.join(map(str, messages))}"
+                            for field, messages in (error.errors or {}).items())
+        raise click.ClickException(
+            f"{error.detail}{' (' + details + ')' if details else ''}") from None
 
 
 @click.group("users")
@@ -40,14 +50,10 @@ def create_user_command(email: str, role: str, password: str, name: str | None,
     from service.auth.services import create_user
     from service.directory.services import add_member, team_by_name
 
-    try:
+    with _committed():
         user = create_user(email, role, password, name)
         if team:
             add_member(team_by_name(team), user)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise _fail(error) from None
     click.echo(f"created {user.role} {user.email} (id {user.id})")
 
 
@@ -98,13 +104,9 @@ def create_team_command(name: str, name_zh: str | None, lead_email: str | None,
     """Create a team."""
     from service.directory.services import create_team
 
-    try:
+    with _committed():
         team = create_team(name, name_zh=name_zh, is_default=is_default,
                            lead=_user(lead_email) if lead_email else None)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise _fail(error) from None
     click.echo(f"created team {team.name} (id {team.id})")
 
 
@@ -128,15 +130,11 @@ def create_account_command(name: str, tier: str, sales_owner: str | None,
     """Create a customer account; new contacts writing from its domains join it."""
     from service.directory.services import create_account
 
-    try:
+    with _committed():
         account = create_account(
             name, tier=tier, products=list(products), domains=list(domains),
             sales_owner=_user(sales_owner) if sales_owner else None,
             dedicated_agent=_user(dedicated_agent) if dedicated_agent else None)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise _fail(error) from None
     click.echo(f"created {account.tier} account {account.name} (id {account.id})")
 
 
@@ -157,17 +155,13 @@ def set_agent_command(email: str, availability: str | None, capacity: int | None
     from service.directory.services import set_availability, set_capacity, set_skills
 
     user = _user(email)
-    try:
+    with _committed():
         if availability:
             set_availability(user, availability)
         if capacity is not None:
             set_capacity(user, capacity)
         if skills:
             set_skills(user, list(skills))
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise _fail(error) from None
     click.echo(f"{user.email}: {user.availability}, capacity {user.max_open_tickets}, "
                f"skills {', '.join(s.name for s in user.skills) or '-'}")
 
