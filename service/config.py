@@ -63,7 +63,20 @@ def from_environment(root: Path) -> dict[str, Any]:
         "RATELIMIT_PUBLIC": os.environ.get("RATELIMIT_PUBLIC", "20 per minute;200 per hour"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # Key for secrets we must read back (IMAP passwords, webhook signing secrets);
+        # derived from SECRET_KEY when unset. Rotating it means re-entering those secrets.
+        "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY") or None,
+        # Browser origins allowed to embed the chat widget (comma-separated).
+        "CHAT_ALLOWED_ORIGINS": _list("CHAT_ALLOWED_ORIGINS"),
+        # Shared secret of the telephony system posting to /api/v1/inbound/call.
+        "TELEPHONY_SECRET": os.environ.get("TELEPHONY_SECRET") or None,
+        # Hosts or networks (CIDR) webhooks may reach although private or loopback.
+        "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
     }
+
+
+def _list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
 DEFAULTS: dict[str, Any] = {
@@ -82,4 +95,11 @@ DEFAULTS: dict[str, Any] = {
     "PORTAL_LINK_MAX_AGE_DAYS": 90,
     "ACK_RATE_LIMIT_PER_HOUR": 10,
     "SLA_SWEEP_BATCH": 1000,
+    # Channels. Attachments over the limit are not stored (the message and its raw
+    # original are); the inbound endpoint accepts whole messages up to its own limit.
+    "ATTACHMENT_MAX_BYTES": 8 * 1024 * 1024,
+    "INBOUND_EMAIL_MAX_BYTES": 40 * 1024 * 1024,
+    "CHAT_AGENT_WAIT_SECONDS": 180,
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_DISABLE_AFTER_FAILURES": 10,
 }

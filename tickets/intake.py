@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from service import events, jobs
 from service.auth.models import User
 from service.db_types import utcnow
-from service.directory.models import Tier
+from service.directory.models import Contact, Tier
 from service.directory.services import find_or_create_contact
 from service.errors import Conflict
 from service.extensions import db
@@ -31,7 +31,7 @@ class IntakeRequest:
     """A validated request for a new ticket, whatever channel it came from."""
     subject: str
     description: str
-    customer_email: str
+    customer_email: str | None
     channel: Channel
     customer_name: str | None = None
     customer_phone: str | None = None
@@ -46,12 +46,20 @@ class IntakeRequest:
     idempotency_key: str | None = None
     idempotency_scope: str = "public"
     fingerprint_source: dict[str, Any] | None = None
+    # A channel that already resolved the customer (a caller known by phone) passes it.
+    contact: Contact | None = None
+    # False where the channel answers by itself (chat) or must not (auto-replies, loops).
+    acknowledge: bool = True
+    # The customer's original message, when the channel keeps one (e.g. the sanitised
+    # HTML of an email); `description` stays the plain text.
+    body_html: str | None = None
 
 
 @dataclass(frozen=True)
 class IntakeResult:
     ticket: Ticket
     created: bool
+    message: Message | None = None  # the customer's first message, when created
 
 
 def submit(request: IntakeRequest) -> IntakeResult:
@@ -62,9 +70,9 @@ def submit(request: IntakeRequest) -> IntakeResult:
         if existing is not None:
             return IntakeResult(existing, created=False)
     now = utcnow()
-    contact = find_or_create_contact(request.customer_email, request.customer_name,
-                                     request.customer_phone, request.customer_company,
-                                     request.language)
+    contact = request.contact or find_or_create_contact(
+        request.customer_email, request.customer_name, request.customer_phone,
+        request.customer_company, request.language)
     account = contact.account
     text = f"{request.subject}\n{request.description}"
     decision = derive_priority(staff_priority=request.priority, urgency=request.urgency,
@@ -87,9 +95,11 @@ def submit(request: IntakeRequest) -> IntakeResult:
     ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]
     sla.start_clock(ticket, sla.policy_for(decision.priority), now)
     db.session.add(ticket)
-    db.session.add(Message(ticket=ticket, author_kind=ActorKind.CUSTOMER,
-                           author_contact_id=contact.id, visibility=Visibility.PUBLIC,
-                           channel=request.channel, body=request.description, created_at=now))
+    message = Message(ticket=ticket, author_kind=ActorKind.CUSTOMER,
+                      author_contact_id=contact.id, visibility=Visibility.PUBLIC,
+                      channel=request.channel, body=request.description,
+                      body_html=request.body_html, created_at=now)
+    db.session.add(message)
     timeline.record(ticket, "created", actor=request.actor,
                     contact_id=None if request.actor else contact.id,
                     channel=request.channel.value, at=now, priority=decision.priority.value,
@@ -117,9 +127,10 @@ def submit(request: IntakeRequest) -> IntakeResult:
         events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
     from tickets import jobs as ticket_jobs
 
-    jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
+    if request.acknowledge:
+        jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
     db.session.commit()
-    return IntakeResult(ticket, created=True)
+    return IntakeResult(ticket, created=True, message=message)
 
 
 def guess_language(text: str) -> str:
@@ -132,7 +143,7 @@ def _fingerprint(request: IntakeRequest) -> str:
     source = request.fingerprint_source
     if source is None:
         source = {key: value for key, value in vars(request).items()
-                  if key not in {"actor", "idempotency_key", "idempotency_scope"}}
+                  if key not in {"actor", "idempotency_key", "idempotency_scope", "contact"}}
     canonical = json.dumps(source, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

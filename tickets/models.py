@@ -4,8 +4,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
@@ -224,6 +224,10 @@ class Message(db.Model):
     visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "visibility"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     body: Mapped[str] = mapped_column(Text)
+    # The sanitised HTML of a message that arrived as HTML (email); `body` is its text.
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # The full text before quoted history and signature were stripped, when they were.
+    original_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship()
@@ -314,3 +318,36 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship()
+
+
+class AttachmentBlob(db.Model):
+    """The bytes of an attachment, stored once per content (SHA-256) in the database."""
+
+    __tablename__ = "attachment_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(db.Model):
+    """A file on a ticket message: a safe name, a sniffed type, never served inline."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the bytes
+    declared_type: Mapped[str | None] = mapped_column(String(100))  # what the sender said
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment_blobs.sha256"))
+    # Inline images of an HTML mail keep their Content-ID so the HTML can refer to them.
+    content_id: Mapped[str | None] = mapped_column(String(250))
+    is_inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "visibility"),
+                                                   default=Visibility.PUBLIC)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
