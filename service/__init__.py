@@ -60,6 +60,7 @@ def _import_models() -> None:
     import service.directory.models  # noqa: F401
     import service.jobs  # noqa: F401
     import service.notify.models  # noqa: F401
+    import tickets.channels.email.models  # noqa: F401
     import tickets.models  # noqa: F401
 
 

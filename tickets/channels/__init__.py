@@ -1,0 +1,1 @@
+"""The ways customers reach us (email, chat, phone, partner API); all go through intake."""

@@ -1,0 +1,1 @@
+"""Email in (HTTP pipe and IMAP poller) and out, threaded onto tickets."""
