@@ -61,6 +61,8 @@ def from_environment(root: Path) -> dict[str, Any]:
         "TICKER_INTERVAL_SECONDS": int(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_PUBLIC": os.environ.get("RATELIMIT_PUBLIC", "20 per minute;200 per hour"),
+        # The mail-server pipe delivers bursts; it is authenticated, so the limit is loose.
+        "RATELIMIT_INBOUND": os.environ.get("RATELIMIT_INBOUND", "600 per minute"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # Key for secrets we must read back (IMAP passwords, webhook signing secrets);

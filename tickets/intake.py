@@ -62,8 +62,12 @@ class IntakeResult:
     message: Message | None = None  # the customer's first message, when created
 
 
-def submit(request: IntakeRequest) -> IntakeResult:
-    """Turn a request into a ticket (or return the one an idempotent retry made)."""
+def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
+    """Turn a request into a ticket (or return the one an idempotent retry made).
+
+    `commit=False` leaves the transaction open for a caller that writes more with the
+    ticket (an email's attachments): all of it then commits, or none.
+    """
     fingerprint = _fingerprint(request)
     if request.idempotency_key:
         existing = _replay(request, fingerprint)
@@ -129,7 +133,8 @@ def submit(request: IntakeRequest) -> IntakeResult:
 
     if request.acknowledge:
         jobs.enqueue(ticket_jobs.send_acknowledgement, ticket.id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return IntakeResult(ticket, created=True, message=message)
 
 

@@ -15,6 +15,7 @@ class Permission(enum.StrEnum):
     TICKET_REPLY = "ticket.reply"
     TICKET_NOTE = "ticket.note"
     ADMIN_JOBS = "admin.jobs"
+    ADMIN_MAIL = "admin.mail"  # inbound records, the outbound log (dev mailbox)
 
 
 _ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
@@ -29,6 +30,7 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.TICKET_REPLY: _SUPPORT,
     Permission.TICKET_NOTE: _ALL_STAFF,
     Permission.ADMIN_JOBS: {Role.ADMIN},
+    Permission.ADMIN_MAIL: {Role.ADMIN},
 }
 
 

@@ -173,3 +173,12 @@ def set_skills(user: User, names: list[str]) -> None:
     if any(not 1 <= len(name) <= 60 for name in cleaned):
         raise InvalidInput(errors={"skills": ["Each skill is 1-60 characters."]})
     user.skills = [skill(name) for name in cleaned]
+
+
+def mark_bouncing(email: str) -> bool:
+    """Flag a contact's address as bouncing (no more mail to it); False if unknown."""
+    contact = db.session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
+    if contact is None:
+        return False
+    contact.email_bouncing = True
+    return True

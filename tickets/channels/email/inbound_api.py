@@ -1,0 +1,147 @@
+"""HTTP endpoints of inbound email: the mail-server pipe, and the admins' record of it."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import Blueprint, current_app, request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from service.api import current_user, doc, query_args
+from service.auth.permissions import Permission, require
+from service.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from service.extensions import db, limiter
+from service.pagination import id_page
+from service.schemas import StrictSchema, page_of
+from tickets.channels.email import inbound
+from tickets.channels.email.mailboxes import mailbox_for_secret
+from tickets.channels.email.models import InboundEmail, InboundStatus
+
+blueprint = Blueprint("inbound_email_api", __name__)
+
+RFC822 = "message/rfc822"
+
+
+class InboundEmailOut(Schema):
+    id = fields.Integer()
+    message_id = fields.String()
+    mailbox_id = fields.Integer(allow_none=True)
+    source = fields.String()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    from_address = fields.String(allow_none=True)
+    subject = fields.String(allow_none=True)
+    size = fields.Integer()
+    ticket_id = fields.Integer(allow_none=True)
+    ticket_message_id = fields.Integer(allow_none=True)
+    attempts = fields.Integer()
+    received_at = fields.AwareDateTime()
+    processed_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReceivedOut(Schema):
+    id = fields.Integer()
+    message_id = fields.String()
+    status = fields.String()
+    duplicate = fields.Boolean()
+
+
+class InboundQuery(StrictSchema):
+    status = fields.Enum(InboundStatus, by_value=True)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+InboundPageOut = page_of(InboundEmailOut, "InboundEmailPageOut")
+_out, _received, _query, _page = InboundEmailOut(), ReceivedOut(), InboundQuery(), InboundPageOut()
+
+
+def _mailbox_secret() -> str:
+    """The mailbox secret from `Authorization: Bearer …` or Basic auth (its password)."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    return ""
+
+
+@blueprint.post("/inbound/email")
+@limiter.limit(lambda: current_app.config["RATELIMIT_INBOUND"])
+@doc("Deliver one raw email (message/rfc822) to a mailbox", tags=["channels"], public=True,
+     responses={202: ReceivedOut, 200: ReceivedOut},
+     headers={"Authorization": "Bearer <mailbox secret> (or Basic with the secret as "
+                               "password)"})
+def receive_email():
+    mailbox = mailbox_for_secret(_mailbox_secret())
+    if mailbox is None:
+        raise Unauthorized("Send the mailbox's inbound secret as 'Authorization: Bearer "
+                           "<secret>'.")
+    if request.mimetype != RFC822:
+        raise InvalidInput(errors={"Content-Type": [f"Send the raw message as {RFC822}."]})
+    request.max_content_length = current_app.config["INBOUND_EMAIL_MAX_BYTES"]
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidInput(errors={"body": ["The message is empty."]})
+    result = inbound.receive(mailbox.id, raw, "http")
+    body = _received.dump({"id": result.record.id, "message_id": result.record.message_id,
+                           "status": result.record.status.value,
+                           "duplicate": result.duplicate})
+    return body, 200 if result.duplicate else 202
+
+
+@blueprint.get("/admin/inbound-emails")
+@doc("Inbound messages as received (filter by status, e.g. failed)", tags=["admin"],
+     query=InboundQuery, responses={200: InboundPageOut})
+def list_inbound():
+    require(current_user(), Permission.ADMIN_MAIL)
+    args = query_args(_query)
+    query = select(InboundEmail)
+    if "status" in args:
+        query = query.where(InboundEmail.status == args["status"])
+    items, next_cursor = id_page(query, InboundEmail, args["limit"], args.get("cursor"))
+    return _page.dump({"items": items, "next_cursor": next_cursor})
+
+
+@blueprint.get("/admin/inbound-emails/<id:inbound_id>")
+@doc("One inbound message's record", tags=["admin"], responses={200: InboundEmailOut})
+def get_inbound(inbound_id: int):
+    require(current_user(), Permission.ADMIN_MAIL)
+    return _out.dump(_record(inbound_id))
+
+
+@blueprint.get("/admin/inbound-emails/<id:inbound_id>/raw")
+@doc("Download the message exactly as received", tags=["admin"])
+def get_inbound_raw(inbound_id: int):
+    require(current_user(), Permission.ADMIN_MAIL)
+    record = _record(inbound_id)
+    disposition = f'attachment; filename="inbound-{record.id}.eml"'
+    return record.raw, 200, {"Content-Type": "application/octet-stream",
+                             "Content-Disposition": disposition,
+                             "X-Content-Type-Options": "nosniff"}
+
+
+@blueprint.post("/admin/inbound-emails/<id:inbound_id>/reprocess")
+@doc("Process a failed or ignored message again", tags=["admin"],
+     responses={202: InboundEmailOut})
+def reprocess_inbound(inbound_id: int):
+    require(current_user(), Permission.ADMIN_MAIL)
+    record = _record(inbound_id)
+    if record.status == InboundStatus.PROCESSED:
+        raise Conflict("This message was processed already.")
+    inbound.reprocess(record)
+    db.session.commit()
+    return _out.dump(db.session.get(InboundEmail, inbound_id)), 202
+
+
+def _record(inbound_id: int) -> InboundEmail:
+    record = db.session.get(InboundEmail, inbound_id)
+    if record is None:
+        raise NotFound("No such inbound message.")
+    return record
