@@ -72,7 +72,11 @@ def _register_blueprints(app: Flask) -> None:
     from service.openapi import blueprint as openapi
     from tickets.api import blueprint as tickets_api
     from tickets.views import blueprint as tickets_views
-    app.register_blueprint(build_api([auth_api, tickets_api, admin_api]))
+    from service.notify.api import blueprint as mail_api
+    from tickets.attachments_api import blueprint as attachments_api
+
+    app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
+                                      attachments_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)

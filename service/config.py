@@ -56,7 +56,8 @@ def from_environment(root: Path) -> dict[str, Any]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS on a plain port (587)
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),  # TLS from the first byte (465)
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Loopdesk Support <support@loopdesk.local>"),
         "TICKER_INTERVAL_SECONDS": int(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from service.api import current_user, doc, json_body, query_args
-from service.auth.permissions import Permission, require
+from service.auth.permissions import Permission, can, require
 from service.db_types import utcnow
-from service.errors import Forbidden, InvalidInput
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.extensions import db
 from service.pagination import id_page
 from tickets import conversation, intake, sla
@@ -33,15 +33,16 @@ _IDEMPOTENCY_KEY_MAX = 200
 def present(ticket: Ticket) -> dict[str, Any]:
     """The API view of a ticket (ORM object), with its live SLA state."""
     return present_view(ticket, contact_email=ticket.contact.email,
-                        contact_name=ticket.contact.name,
+                        contact_name=ticket.contact.name, contact_phone=ticket.contact.phone,
                         team_name=ticket.team.name if ticket.team else None,
                         assignee_name=ticket.assignee.name if ticket.assignee else None,
                         tags=ticket.tags)
 
 
-def present_view(ticket: Any, *, contact_email: str, contact_name: str, team_name: str | None,
-                 assignee_name: str | None, tags: list[str],
-                 now: datetime | None = None) -> dict[str, Any]:
+def present_view(ticket: Any, *, contact_email: str | None, contact_name: str,
+                 team_name: str | None, assignee_name: str | None, tags: list[str],
+                 now: datetime | None = None, contact_phone: str | None = None
+                 ) -> dict[str, Any]:
     """The API view of a ticket from anything with its column attributes (ORM or row)."""
     return {
         "id": ticket.id, "number": format_number(ticket.id), "subject": ticket.subject,
@@ -49,7 +50,9 @@ def present_view(ticket: Any, *, contact_email: str, contact_name: str, team_nam
         "priority_reason": ticket.priority_reason, "channel": ticket.channel.value,
         "language": ticket.language, "category": ticket.category, "product": ticket.product,
         "tags": tags,
-        "customer": {"id": ticket.contact_id, "email": contact_email, "name": contact_name},
+        # A caller known only by phone has no email.
+        "customer": {"id": ticket.contact_id, "email": contact_email, "name": contact_name,
+                     "phone": contact_phone},
         "team": {"id": ticket.team_id, "name": team_name} if ticket.team_id else None,
         "assignee": ({"id": ticket.assignee_id, "name": assignee_name}
                      if ticket.assignee_id else None),
@@ -108,6 +111,7 @@ def list_all():
     rows, tags, next_cursor = list_tickets(current_user(), filters)
     now = utcnow()
     items = [present_view(row, contact_email=row.contact_email, contact_name=row.contact_name,
+                          contact_phone=row.contact_phone,
                           team_name=row.team_name, assignee_name=row.assignee_name,
                           tags=tags.get(row.id, []), now=now) for row in rows]
     # The hottest read of the console: items go straight to JSON. They are the presenter's
@@ -138,9 +142,12 @@ def patch_one(ticket_id: int):
      responses={200: MessagePageOut})
 def list_messages(ticket_id: int):
     page = query_args(_page_query)
-    ensure_visible(current_user(), ticket_id)
+    user = current_user()
+    ensure_visible(user, ticket_id)
     query = (select(Message).where(Message.ticket_id == ticket_id)
              .options(joinedload(Message.author_user), joinedload(Message.author_contact)))
+    if not can(user, Permission.TICKET_VIEW_INTERNAL):
+        query = query.where(Message.visibility == Visibility.PUBLIC)  # partners
     items, next_cursor = id_page(query, Message, page["limit"], page.get("cursor"))
     return _message_page.dump({"items": [_present_message(m) for m in items],
                                "next_cursor": next_cursor})
@@ -167,7 +174,10 @@ def post_message(ticket_id: int):
 @doc("A ticket's timeline", tags=["tickets"], query=PageQuery, responses={200: EventPageOut})
 def list_events(ticket_id: int):
     page = query_args(_page_query)
-    ensure_visible(current_user(), ticket_id)
+    user = current_user()
+    ensure_visible(user, ticket_id)
+    if not can(user, Permission.TICKET_VIEW_INTERNAL):
+        raise NotFound("No such ticket.")  # the timeline is internal: partners never see it
     query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
     items, next_cursor = id_page(query, TicketEvent, page["limit"], page.get("cursor"))
     return _event_page.dump({"items": items, "next_cursor": next_cursor})

@@ -14,6 +14,22 @@ def send_acknowledgement(ticket_id: int) -> None:
 
 
 @job(queue="mail")
+def send_staff_reply(message_id: int) -> None:
+    """Email an agent's public reply to the customer."""
+    from tickets.notices import mail_staff_reply
+
+    mail_staff_reply(message_id)
+
+
+@job(queue="mail")
+def send_assignee_notice(message_id: int) -> None:
+    """Tell the assignee by mail that the customer wrote."""
+    from tickets.notices import notify_assignee
+
+    notify_assignee(message_id)
+
+
+@job(queue="mail")
 def send_sla_digest(user_id: int) -> None:
     """Mail a staff member their pending SLA warnings and escalations in one message."""
     from tickets.notices import mail_sla_digest

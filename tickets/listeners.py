@@ -9,3 +9,14 @@ def _assign_waiting_tickets(_user_id: int, **_data) -> None:
     from tickets import jobs as ticket_jobs
 
     jobs.enqueue(ticket_jobs.assign_queued_tickets)
+
+
+@events.message_added.connect
+def _mail_the_other_side(ticket_id: int, *, message_id: int, visibility: str,
+                         author_kind: str, **_data) -> None:
+    from tickets import jobs as ticket_jobs
+
+    if author_kind == "staff" and visibility == "public":
+        jobs.enqueue(ticket_jobs.send_staff_reply, message_id)
+    elif author_kind == "customer":
+        jobs.enqueue(ticket_jobs.send_assignee_notice, message_id)

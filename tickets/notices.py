@@ -1,4 +1,5 @@
-"""Mails the tickets domain sends: acknowledgements to customers, SLA digests to staff."""
+"""Mails the tickets domain sends: acknowledgements and replies to customers, notices and
+SLA digests to staff."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,34 +13,71 @@ from service.db_types import utcnow
 from service.extensions import db
 from service.notify import mail
 from service.notify.services import unmailed
-from tickets.models import Ticket
+from tickets.channels.email import outbound
+from tickets.models import ActorKind, Channel, Message, Ticket, Visibility
 from tickets.portal_links import portal_url
 
+_locale = outbound.locale_for
 
-def _locale(language: str | None) -> str:
-    return "zh_CN" if language == "zh" or (language or "").startswith("zh") else "en"
+
+def _mailable(contact) -> bool:
+    return bool(contact.email) and not contact.email_bouncing
 
 
 def acknowledge(ticket_id: int) -> None:
     """Send the acknowledgement for a new ticket, at most once and rate-limited per sender."""
     ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None:
+    if ticket is None or not _mailable(ticket.contact):
         return
     contact = ticket.contact
-    if contact.email_bouncing:
-        return
     limit = current_app.config["ACK_RATE_LIMIT_PER_HOUR"]
     if mail.recent_mail_count(contact.email, "ack:", utcnow() - timedelta(hours=1)) >= limit:
         return  # a flood from one address (or someone abusing it) gets no more mail
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     due = ticket.first_response_due_at.astimezone(zone) if ticket.first_response_due_at else None
-    # The customer's own text is never echoed: an unknown address may not be theirs.
-    with force_locale(_locale(ticket.language or contact.language)):
-        subject = render_template("tickets/mail/acknowledgement_subject.txt", ticket=ticket)
-        body = render_template("tickets/mail/acknowledgement.txt", ticket=ticket,
-                               contact=contact, due=due, zone=zone.key,
-                               link=portal_url(ticket.id, contact.id))
-    mail.send_mail(f"ack:ticket:{ticket.id}", contact.email, subject.strip(), body)
+    # The customer's own text is never echoed: an unknown address may not be theirs, and an
+    # acknowledgement must not relay a spammer's text to whoever they forged.
+    outbound.send(ticket, dedupe_key=f"ack:ticket:{ticket.id}", to_address=contact.email,
+                  template="acknowledgement", language=ticket.language or contact.language,
+                  contact=contact, due=due, zone=zone.key,
+                  link=portal_url(ticket.id, contact.id))
+
+
+def mail_staff_reply(message_id: int) -> None:
+    """Email an agent's public reply to the customer (unless they are reading it live)."""
+    message = db.session.get(Message, message_id)
+    if (message is None or message.author_kind != ActorKind.STAFF
+            or message.visibility != Visibility.PUBLIC or message.channel == Channel.PHONE):
+        return
+    ticket = message.ticket
+    contact = ticket.contact
+    if not _mailable(contact):
+        return
+    if ticket.channel == Channel.CHAT:
+        from tickets.channels.chat.services import visitor_present
+
+        if visitor_present(ticket.id):
+            return  # the visitor sees it in the chat window
+    outbound.send(ticket, dedupe_key=f"reply:message:{message.id}", to_address=contact.email,
+                  template="reply", language=ticket.language or contact.language,
+                  reply_subject=ticket.channel == Channel.EMAIL, message=message,
+                  contact=contact, agent=message.author_user,
+                  link=portal_url(ticket.id, contact.id))
+
+
+def notify_assignee(message_id: int) -> None:
+    """Tell the assignee a customer wrote; they may answer by replying to this mail."""
+    message = db.session.get(Message, message_id)
+    if (message is None or message.author_kind != ActorKind.CUSTOMER
+            or message.channel == Channel.CHAT):  # chat is answered live in the console
+        return
+    ticket = message.ticket
+    agent = ticket.assignee
+    if agent is None or not agent.is_active:
+        return
+    outbound.send(ticket, dedupe_key=f"notice:message:{message.id}:user:{agent.id}",
+                  to_address=agent.email, template="agent_notice", language=agent.locale,
+                  recipient=agent, message=message, contact=ticket.contact, agent=agent)
 
 
 def mail_sla_digest(user_id: int) -> None:

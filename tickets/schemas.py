@@ -113,8 +113,9 @@ class RefOut(Schema):
 
 class CustomerOut(Schema):
     id = fields.Integer()
-    email = fields.String()
+    email = fields.String(allow_none=True)  # None for a caller known only by phone
     name = fields.String()
+    phone = fields.String(allow_none=True)
 
 
 class SlaOut(Schema):

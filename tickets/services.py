@@ -27,6 +27,8 @@ def visible_to(user: User):
     if can(user, Permission.TICKET_VIEW_ALL):
         return true()
     own = Ticket.created_by_id == user.id
+    if user.role == Role.PARTNER:
+        return own  # an integration sees the tickets it opened, nothing else
     if user.role == Role.DEPARTMENT:
         return own | Ticket.team_id.in_(select(team_members.c.team_id)
                                         .where(team_members.c.user_id == user.id))
@@ -75,6 +77,7 @@ _LIST_COLUMNS = (
     Ticket.first_response_warned_at, Ticket.resolution_warned_at, Ticket.first_responded_at,
     Ticket.resolved_at, Ticket.first_response_breached_at, Ticket.resolution_breached_at,
     Contact.email.label("contact_email"), Contact.name.label("contact_name"),
+    Contact.phone.label("contact_phone"),
     Team.name.label("team_name"), User.name.label("assignee_name"),
 )
 

@@ -18,6 +18,8 @@ class Role(enum.StrEnum):
     AGENT = "agent"
     DEPARTMENT = "department"
     SALES = "sales"
+    # An integration (a reseller's or partner's system): API tokens only, no console login.
+    PARTNER = "partner"
 
 
 class Availability(enum.StrEnum):

@@ -14,6 +14,8 @@ class Permission(enum.StrEnum):
     TICKET_UPDATE = "ticket.update"
     TICKET_REPLY = "ticket.reply"
     TICKET_NOTE = "ticket.note"
+    # Internal notes and the timeline: every staff role, never an integration partner.
+    TICKET_VIEW_INTERNAL = "ticket.view_internal"
     ADMIN_JOBS = "admin.jobs"
     ADMIN_MAIL = "admin.mail"  # inbound records, the outbound log (dev mailbox)
 
@@ -22,13 +24,15 @@ _ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
 _SUPPORT = {Role.ADMIN, Role.LEAD, Role.AGENT}
 
 ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
-    Permission.TICKET_CREATE: _SUPPORT | {Role.SALES},
+    # Partners (integration tokens) create tickets and read only their own (visible_to).
+    Permission.TICKET_CREATE: _SUPPORT | {Role.SALES, Role.PARTNER},
     Permission.TICKET_SET_PRIORITY: _SUPPORT,
     # Others see only the tickets of their own team (department) or accounts (sales).
     Permission.TICKET_VIEW_ALL: _SUPPORT,
     Permission.TICKET_UPDATE: _SUPPORT,
     Permission.TICKET_REPLY: _SUPPORT,
     Permission.TICKET_NOTE: _ALL_STAFF,
+    Permission.TICKET_VIEW_INTERNAL: _ALL_STAFF,
     Permission.ADMIN_JOBS: {Role.ADMIN},
     Permission.ADMIN_MAIL: {Role.ADMIN},
 }

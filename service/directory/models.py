@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.auth.models import User
 from service.db_types import UTCDateTime, str_enum, utcnow
@@ -100,14 +100,20 @@ class AccountDomain(db.Model):
 
 
 class Contact(db.Model):
-    """A customer person, found by email (stored lower-cased, unique)."""
+    """A customer person, found by email (stored lower-cased, unique) or by phone.
+
+    A caller known only by number has no email: NULLs never collide on the unique index.
+    """
 
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
+    # `phone` as digits with its leading '+', kept in step with `phone` (see below):
+    # how a caller is recognised. Not unique: people share numbers.
+    phone_normalized: Mapped[str | None] = mapped_column(String(40), index=True)
     company: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(5))
     account_id: Mapped[int | None] = mapped_column(
@@ -116,3 +122,23 @@ class Contact(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account | None] = relationship()
+
+    @validates("phone")
+    def _normalize_phone(self, _key: str, value: str | None) -> str | None:
+        self.phone_normalized = normalize_phone(value)
+        return value
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """A phone number as its digits, keeping a leading '+' (E.164-ish); None if not one.
+
+    '+86 138-0013 8000' → '+8613800138000'. No country code is guessed: a number written
+    without '+' stays national and matches only the same national form.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    digits = "".join(char for char in text if char.isascii() and char.isdigit())
+    if not 3 <= len(digits) <= 20:
+        return None
+    return ("+" if text.startswith("+") else "") + digits

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from service import events
 from service.auth.models import Availability, User
 from service.directory.models import (Account, AccountDomain, AccountProduct, Contact, Skill,
-                                      Team, Tier)
+                                      Team, Tier, normalize_phone)
 from service.errors import Conflict, InvalidInput, NotFound
 from service.extensions import db
 from service.validation import normalize_email
@@ -46,6 +46,39 @@ def find_or_create_contact(email: str, name: str | None = None, phone: str | Non
         contact.company = company
     if language and not contact.language:
         contact.language = language
+    return contact
+
+
+def contacts_by_phone(phone: str) -> list[Contact]:
+    """Contacts whose normalised phone equals this number's, oldest first."""
+    number = normalize_phone(phone)
+    if number is None:
+        return []
+    return list(db.session.scalars(select(Contact).options(joinedload(Contact.account))
+                                   .where(Contact.phone_normalized == number)
+                                   .order_by(Contact.id)))
+
+
+def find_or_create_contact_by_phone(phone: str, name: str | None = None) -> Contact:
+    """The (oldest) contact with this phone number, or a new one with no email.
+
+    A new caller's name is what the telephony system or the agent told us, else the number
+    itself; that placeholder is replaced once a name is known. Nothing else is overwritten.
+    """
+    number = normalize_phone(phone)
+    if number is None:
+        raise InvalidInput(errors={"phone": ["Not a valid phone number."]})
+    found = contacts_by_phone(number)
+    if found:
+        contact = found[0]
+        if name and contact.name in (contact.phone, contact.phone_normalized):
+            contact.name = name[:120]
+        return contact
+    # Not unique, so two first calls racing from one number can make two contacts; an
+    # agent merges them. Email contacts cannot race this way (their address is unique).
+    contact = Contact(email=None, name=(name or phone.strip())[:120], phone=phone.strip()[:40])
+    db.session.add(contact)
+    db.session.flush()
     return contact
 
 

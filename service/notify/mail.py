@@ -1,12 +1,14 @@
-"""Outbound mail: recorded once per dedupe key, then sent over SMTP (or logged)."""
+"""Outbound mail: recorded once per dedupe key, then sent over SMTP (or kept for admins)."""
 from __future__ import annotations
 
 import logging
 import re
 import smtplib
+import ssl
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -18,6 +20,7 @@ from service.notify.models import OutboundMail
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
+_MESSAGE_ID = re.compile(r"^[!-;=?-~]{1,245}@[!-;=?-~]{1,245}$")  # printable, no <>, no space
 
 
 def _header_safe(value: str) -> str:
@@ -25,14 +28,37 @@ def _header_safe(value: str) -> str:
     return re.sub(r"[\r\n\x00-\x1f\x7f]+", " ", value).strip()
 
 
-def send_mail(dedupe_key: str, to_address: str, subject: str, body: str) -> OutboundMail:
+def _clean_id(value: str | None) -> str | None:
+    """A Message-ID without brackets, or None unless it is a well-formed one."""
+    if not value:
+        return None
+    value = value.strip().strip("<>")
+    return value if _MESSAGE_ID.match(value) and len(value) <= 250 else None
+
+
+@dataclass(frozen=True)
+class Threading:
+    """How a mail joins a conversation in the recipient's mail client."""
+    message_id: str | None = None  # ours to choose (e.g. signed); generated when None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    reply_to: str | None = None
+
+
+def send_mail(dedupe_key: str, to_address: str, subject: str, body: str, *,
+              html: str | None = None, threading: Threading = Threading()) -> OutboundMail:
     """Send a mail at most once per `dedupe_key`; a retried job re-sends only if unsent."""
     mail = db.session.scalar(select(OutboundMail).where(OutboundMail.dedupe_key == dedupe_key))
     if mail is None:
-        domain = current_app.config["MAIL_FROM"].rpartition("@")[2].rstrip(">") or "loopdesk"
+        references = [ref for ref in (_clean_id(r) for r in threading.references) if ref]
         mail = OutboundMail(dedupe_key=dedupe_key, to_address=_header_safe(to_address),
                             subject=_header_safe(subject)[:300], body_text=body,
-                            message_id=make_msgid(domain=domain), status="queued")
+                            body_html=html,
+                            message_id=_clean_id(threading.message_id) or _new_id(),
+                            in_reply_to=_clean_id(threading.in_reply_to),
+                            references=" ".join(references) or None,
+                            reply_to=_header_safe(threading.reply_to or "") or None,
+                            status="queued")
         try:
             with db.session.begin_nested():
                 db.session.add(mail)
@@ -46,6 +72,11 @@ def send_mail(dedupe_key: str, to_address: str, subject: str, body: str) -> Outb
     _deliver(mail)
     db.session.commit()
     return mail
+
+
+def _new_id() -> str:
+    domain = current_app.config["MAIL_FROM"].rpartition("@")[2].rstrip(">") or "loopdesk"
+    return make_msgid(domain=domain).strip("<>")
 
 
 def _claim(mail: OutboundMail) -> bool:
@@ -65,26 +96,39 @@ def _claim(mail: OutboundMail) -> bool:
     return True
 
 
+def build_message(mail: OutboundMail) -> EmailMessage:
+    """The RFC 5322 message for a recorded mail: text (and HTML) parts, threading headers."""
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Date"] = formatdate(mail.created_at.timestamp() if mail.created_at else None)
+    message["Message-ID"] = f"<{mail.message_id.strip('<>')}>"
+    if mail.in_reply_to:
+        message["In-Reply-To"] = f"<{mail.in_reply_to}>"
+    if mail.references:
+        message["References"] = " ".join(f"<{ref}>" for ref in mail.references.split())
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    # RFC 3834: we are a machine; well-behaved auto-responders will not answer us.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body_text)
+    if mail.body_html:
+        message.add_alternative(mail.body_html, subtype="html")
+    return message
+
+
 def _deliver(mail: OutboundMail) -> None:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         mail.status = "logged"
         mail.sent_at = utcnow()
-        log.info("mail %s not sent: MAIL_SERVER is not configured (kept in outbound_mail)",
-                 mail.dedupe_key)
+        log.info("mail %s kept for admins: MAIL_SERVER is not configured", mail.id)
         return
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = mail.to_address
-    message["Subject"] = mail.subject
-    message["Message-ID"] = mail.message_id
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.body_text)
+    message = build_message(mail)
     # Raises on failure so the job is retried; the claim is released for the retry.
     try:
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
+        with _connect(config) as smtp:
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(message)
@@ -94,6 +138,16 @@ def _deliver(mail: OutboundMail) -> None:
         raise
     mail.status = "sent"
     mail.sent_at = utcnow()
+
+
+def _connect(config) -> smtplib.SMTP:
+    host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+    if config.get("MAIL_USE_SSL"):
+        return smtplib.SMTP_SSL(host, port, timeout=15, context=ssl.create_default_context())
+    smtp = smtplib.SMTP(host, port, timeout=15)
+    if config.get("MAIL_USE_TLS"):
+        smtp.starttls(context=ssl.create_default_context())
+    return smtp
 
 
 def recent_mail_count(to_address: str, key_prefix: str, since) -> int:

@@ -20,7 +20,11 @@ class OutboundMail(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
-    message_id: Mapped[str] = mapped_column(String(250))
+    body_html: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(250))  # without angle brackets
+    in_reply_to: Mapped[str | None] = mapped_column(String(250))
+    references: Mapped[str | None] = mapped_column(Text)  # space-separated ids
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sending|sent|logged
     # Set when a job claims the mail for delivery, so two copies of a job never both send;
     # a claim older than CLAIM_TIMEOUT (its worker died mid-send) may be taken over.

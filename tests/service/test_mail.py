@@ -45,7 +45,7 @@ def test_mail_is_sent_once_per_key(smtp):
     assert smtp.envelopes[0].rcpt_tos == ["a@example.com"]
     content = smtp.envelopes[0].content.decode()
     assert "Auto-Submitted: auto-generated" in content
-    assert f"Message-ID: {first.message_id}" in content
+    assert f"Message-ID: <{first.message_id}>" in content
 
 
 def test_crlf_never_reaches_a_header(smtp):

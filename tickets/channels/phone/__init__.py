@@ -1,0 +1,1 @@
+"""Phone: calls staff log on tickets, and calls a telephony system reports (signed)."""
