@@ -60,7 +60,10 @@ def _import_models() -> None:
     import service.directory.models  # noqa: F401
     import service.jobs  # noqa: F401
     import service.notify.models  # noqa: F401
+    import service.notify.webhooks.models  # noqa: F401
     import tickets.channels.email.models  # noqa: F401
+    import tickets.channels.chat.models  # noqa: F401
+    import tickets.channels.phone.models  # noqa: F401
     import tickets.models  # noqa: F401
 
 
@@ -72,14 +75,21 @@ def _register_blueprints(app: Flask) -> None:
     from service.openapi import blueprint as openapi
     from tickets.api import blueprint as tickets_api
     from tickets.views import blueprint as tickets_views
+    from tickets.channels.chat.api import blueprint as chat_api
+    from tickets.channels.chat.views import blueprint as chat_views
+    from tickets.channels.phone.api import blueprint as phone_api
     from service.notify.api import blueprint as mail_api
+    from service.notify.webhooks.api import blueprint as webhooks_api
     from tickets.attachments_api import blueprint as attachments_api
+    from tickets.channels.email.admin_api import blueprint as mailboxes_admin_api
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
-                                      attachments_api]))
+                                      attachments_api, phone_api, chat_api,
+                                      webhooks_api, mailboxes_admin_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
+    app.register_blueprint(chat_views)
 
 
 def _register_cli(app: Flask) -> None:
@@ -91,3 +101,4 @@ def _register_cli(app: Flask) -> None:
 def _register_listeners() -> None:
     import tickets.listeners  # noqa: F401
     import tickets.load  # noqa: F401
+    import tickets.webhook_events  # noqa: F401

@@ -228,7 +228,7 @@ def ticker_command() -> None:
 
 
 @click.command("sweep")
-@click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads"]))
+@click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""
@@ -245,3 +245,9 @@ def register_cli(app: Flask) -> None:
     for command in (users_cli, tokens_cli, teams_cli, accounts_cli, agents_cli, demo_cli,
                     setup_command, serve_command, ticker_command, sweep_command):
         app.cli.add_command(command)
+    from service.partners_cli import partners_cli
+
+    app.cli.add_command(partners_cli)
+    from tickets.channels.email.cli import mailboxes_cli
+
+    app.cli.add_command(mailboxes_cli)

@@ -60,6 +60,10 @@ def from_environment(root: Path) -> dict[str, Any]:
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),  # TLS from the first byte (465)
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Loopdesk Support <support@loopdesk.local>"),
         "TICKER_INTERVAL_SECONDS": int(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
+        # IMAP mailbox polling: how often, and a CA bundle to trust besides the system's
+        # (a private CA); certificates are always verified.
+        "IMAP_POLL_SECONDS": int(os.environ.get("IMAP_POLL_SECONDS", "60")),
+        "IMAP_CA_FILE": os.environ.get("IMAP_CA_FILE") or None,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_PUBLIC": os.environ.get("RATELIMIT_PUBLIC", "20 per minute;200 per hour"),
         # The mail-server pipe delivers bursts; it is authenticated, so the limit is loose.
@@ -102,6 +106,8 @@ DEFAULTS: dict[str, Any] = {
     # original are); the inbound endpoint accepts whole messages up to its own limit.
     "ATTACHMENT_MAX_BYTES": 8 * 1024 * 1024,
     "INBOUND_EMAIL_MAX_BYTES": 40 * 1024 * 1024,
+    "IMAP_BATCH": 50,  # messages per poll of one mailbox; the rest wait for the next
+    "IMAP_TIMEOUT_SECONDS": 30,
     "CHAT_AGENT_WAIT_SECONDS": 180,
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "WEBHOOK_DISABLE_AFTER_FAILURES": 10,

@@ -14,6 +14,8 @@ ticket_status_changed = _signals.signal(
 ticket_resolved = _signals.signal("ticket-resolved", doc="A ticket was resolved.")
 ticket_closed = _signals.signal("ticket-closed", doc="A ticket was closed (surveys follow).")
 message_added = _signals.signal("message-added", doc="A message or note joined a ticket.")
+ticket_priority_changed = _signals.signal(
+    "ticket-priority-changed", doc="A ticket's priority was changed (SLA due times follow).")
 sla_warning = _signals.signal("sla-warning", doc="An SLA target reached its warning point.")
 sla_breached = _signals.signal("sla-breached", doc="An SLA target was breached.")
 agent_became_available = _signals.signal(

@@ -233,6 +233,8 @@ class Message(db.Model):
     ticket: Mapped[Ticket] = relationship()
     author_user: Mapped[User | None] = relationship()
     author_contact: Mapped[Contact | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id",
+                                                         viewonly=True)
 
 
 class TicketEvent(db.Model):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, select, true, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
+from service import events
 from service.auth.models import Role, User
 from service.auth.permissions import Permission, can, require
 from service.db_types import utcnow
@@ -181,6 +182,7 @@ def change_priority(ticket: Ticket, priority: Priority, actor: User | None, now:
     sla.change_policy(ticket, sla.policy_for(priority), now)
     timeline.record(ticket.id, "priority_changed", actor=actor, at=now,
                     **{"from": previous.value, "to": priority.value, "reason": reason})
+    events.ticket_priority_changed.send(ticket.id, previous=previous, current=priority)
 
 
 def _change_team(ticket: Ticket, team_id: int | None, actor: User, now: datetime,

@@ -6,14 +6,15 @@ import uuid
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from service.db_types import utcnow
 from service.errors import DomainError, NotFound
 from service.extensions import db, limiter
 from tickets import intake, sla
 from tickets.forms import SupportRequestForm
-from tickets.models import ActorKind, Channel, Message, Priority, Ticket, Visibility
+from tickets.attachments_api import attachment_response
+from tickets.models import ActorKind, Attachment, Channel, Message, Priority, Ticket, Visibility
 from tickets.portal_links import portal_token, read_portal_token
 
 blueprint = Blueprint("tickets_public", __name__, template_folder="templates")
@@ -66,12 +67,28 @@ def portal_ticket(token: str):
     messages = db.session.scalars(
         db.select(Message).where(Message.ticket_id == ticket.id,
                                  Message.visibility == Visibility.PUBLIC)
-        .options(joinedload(Message.author_user)).order_by(Message.id)).all()
+        .options(joinedload(Message.author_user), selectinload(Message.attachments))
+        .order_by(Message.id)).all()
     response = render_template("tickets/portal_ticket.html", ticket=ticket, messages=messages,
                                sla_state=sla.live_state(ticket, utcnow()),
                                submitted=request.args.get("submitted") == "1",
-                               staff_kind=ActorKind.STAFF)
+                               staff_kind=ActorKind.STAFF, token=token)
     return response, 200, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
+@blueprint.get("/portal/tickets/<token>/attachments/<id:attachment_id>")
+def portal_attachment(token: str, attachment_id: int):
+    """Download a public attachment of the ticket this link opens (as a file)."""
+    ids = read_portal_token(token)
+    attachment = db.session.get(Attachment, attachment_id) if ids else None
+    if (attachment is None or attachment.visibility != Visibility.PUBLIC
+            or attachment.ticket_id != ids[0]
+            or db.session.scalar(db.select(Ticket.contact_id)
+                                 .where(Ticket.id == ids[0])) != ids[1]):
+        raise NotFound("This link is invalid or has expired.")
+    response = attachment_response(attachment)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @blueprint.get("/")

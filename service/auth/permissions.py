@@ -18,6 +18,8 @@ class Permission(enum.StrEnum):
     TICKET_VIEW_INTERNAL = "ticket.view_internal"
     ADMIN_JOBS = "admin.jobs"
     ADMIN_MAIL = "admin.mail"  # inbound records, the outbound log (dev mailbox)
+    ADMIN_MAILBOXES = "admin.mailboxes"  # mailboxes, their secrets and IMAP settings
+    ADMIN_WEBHOOKS = "admin.webhooks"  # outbound webhooks, their secrets and deliveries
 
 
 _ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
@@ -35,6 +37,8 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.TICKET_VIEW_INTERNAL: _ALL_STAFF,
     Permission.ADMIN_JOBS: {Role.ADMIN},
     Permission.ADMIN_MAIL: {Role.ADMIN},
+    Permission.ADMIN_MAILBOXES: {Role.ADMIN},
+    Permission.ADMIN_WEBHOOKS: {Role.ADMIN},
 }
 
 

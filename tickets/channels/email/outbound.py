@@ -26,7 +26,9 @@ def send(ticket: Ticket, *, dedupe_key: str, to_address: str, template: str,
          language: str | None, recipient: User | None = None, reply_subject: bool = False,
          **context) -> OutboundMail:
     """Render `tickets/mail/<template>.{txt,html}` and send it once per `dedupe_key`."""
-    with force_locale(locale_for(language)):
+    locale = locale_for(language)
+    context["html_lang"] = "zh-CN" if locale == "zh_CN" else "en"
+    with force_locale(locale):
         subject = render_template(f"tickets/mail/{template}_subject.txt", ticket=ticket,
                                   **context).strip()
         text = render_template(f"tickets/mail/{template}.txt", ticket=ticket, **context)

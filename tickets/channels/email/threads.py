@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,8 +12,10 @@ from service.auth.models import User
 from service.extensions import db
 from tickets.channels.email import identity
 from tickets.channels.email.models import TicketMailId
-from tickets.channels.email.parse import ParsedEmail
 from tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from tickets.channels.email.parse import ParsedEmail
 
 _SUBJECT_NUMBER = re.compile(r"\[\s*T-?(\d{1,10})\s*\]", re.IGNORECASE)
 MAX_REFERENCES = 50

@@ -1,0 +1,261 @@
+"""Inbound email end to end on SQLite: the HTTP pipe, threading, trust, loops, attachments."""
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import pytest
+from sqlalchemy import func, select
+
+from service.extensions import db
+from service.notify.models import OutboundMail
+from tickets.channels.email.mailboxes import create_mailbox
+from tickets.channels.email.models import InboundEmail, InboundStatus
+from tickets.models import Attachment, Message, Status, Ticket
+
+_counter = iter(range(1, 10**6))
+
+
+@pytest.fixture
+def mailbox(app):
+    box, secret = create_mailbox("Support", "help@loopdesk.local")
+    db.session.commit()
+    return box, secret
+
+
+def mail(*, sender="alice@customer.test", subject="Printer jammed", body="It jams on page 2.",
+         message_id=None, in_reply_to=None, references=None, headers=None) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Alice <{sender}>"
+    message["To"] = "help@loopdesk.local"
+    message["Subject"] = subject
+    message["Date"] = formatdate()
+    message["Message-ID"] = message_id or f"<m{next(_counter)}@customer.test>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = references
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def post(client, secret, raw, **headers):
+    return client.post("/api/v1/inbound/email", data=raw,
+                       headers={"Authorization": f"Bearer {secret}",
+                                "Content-Type": "message/rfc822", **headers})
+
+
+def only_ticket() -> Ticket:
+    tickets = db.session.scalars(select(Ticket)).all()
+    assert len(tickets) == 1
+    return tickets[0]
+
+
+def acks() -> list[OutboundMail]:
+    return db.session.scalars(select(OutboundMail)
+                              .where(OutboundMail.dedupe_key.like("ack:%"))).all()
+
+
+def test_a_mail_opens_a_ticket_and_is_acknowledged_in_thread(client, mailbox):
+    _, secret = mailbox
+    response = post(client, secret, mail(message_id="<first@customer.test>"))
+    assert response.status_code == 202, response.json
+    assert response.json["message_id"] == "first@customer.test"
+    ticket = only_ticket()
+    assert ticket.channel.value == "email" and ticket.subject == "Printer jammed"
+    assert ticket.contact.email == "alice@customer.test"
+    [ack] = acks()
+    assert ack.in_reply_to == "first@customer.test"
+    assert ticket.number in ack.subject and "Printer jammed" not in ack.body_text
+    assert ack.message_id.startswith(f"ld.{ticket.id}.c.")
+    record = db.session.scalar(select(InboundEmail))
+    assert record.status == InboundStatus.PROCESSED and record.ticket_id == ticket.id
+
+
+def test_the_same_message_twice_makes_one_ticket(client, mailbox):
+    _, secret = mailbox
+    raw = mail(message_id="<dup@customer.test>")
+    assert post(client, secret, raw).status_code == 202
+    again = post(client, secret, raw)
+    assert again.status_code == 200 and again.json["duplicate"] is True
+    only_ticket()
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 1
+
+
+def test_a_reply_to_our_acknowledgement_joins_the_ticket_and_resumes_the_clock(client,
+                                                                               mailbox):
+    _, secret = mailbox
+    post(client, secret, mail())
+    ticket = only_ticket()
+    ticket.status = Status.OPEN
+    db.session.commit()
+    from tickets import lifecycle
+    from service.db_types import utcnow
+
+    lifecycle.change_status(ticket, Status.PENDING_CUSTOMER, actor=None, now=utcnow())
+    db.session.commit()
+    [ack] = acks()
+    reply = mail(subject=f"Re: {ack.subject}", body="Here is the log.\n\n> old text\n",
+                 in_reply_to=f"<{ack.message_id}>", references=f"<{ack.message_id}>")
+    assert post(client, secret, reply).status_code == 202
+    ticket = only_ticket()
+    db.session.refresh(ticket)
+    assert ticket.status == Status.OPEN and ticket.sla_paused_at is None
+    last = db.session.scalars(select(Message).order_by(Message.id.desc())).first()
+    assert last.body == "Here is the log." and "> old text" in last.original_body
+
+
+def test_a_ticket_number_in_the_subject_threads_only_for_that_customer(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, mail())
+    ticket = only_ticket()
+    post(client, secret, mail(subject=f"About [{ticket.number}]", body="More details."))
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    post(client, secret, mail(sender="mallory@evil.test", subject=f"Re: [{ticket.number}]",
+                              body="Inject"))
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+def test_a_reply_to_a_resolved_ticket_reopens_only_when_it_says_so(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, mail())
+    ticket = only_ticket()
+    ticket.status = Status.RESOLVED
+    db.session.commit()
+    post(client, secret, mail(subject=f"Re: [{ticket.number}] Printer jammed",
+                              body="Thanks a lot!"))
+    db.session.refresh(ticket)
+    assert ticket.status == Status.RESOLVED
+    post(client, secret, mail(subject=f"Re: [{ticket.number}] Printer jammed",
+                              body="Sorry, it is still not working.\n\n> Thanks a lot!"))
+    db.session.refresh(ticket)
+    assert ticket.status == Status.REOPENED and ticket.reopen_count == 1
+
+
+def test_quoted_still_a_problem_does_not_reopen(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, mail())
+    ticket = only_ticket()
+    ticket.status = Status.RESOLVED
+    db.session.commit()
+    post(client, secret, mail(subject=f"Re: [{ticket.number}]",
+                              body="All good now, thanks.\n\n> is it still not working?"))
+    db.session.refresh(ticket)
+    assert ticket.status == Status.RESOLVED
+
+
+def test_auto_replies_open_no_acknowledgement_and_do_not_answer(client, mailbox):
+    _, secret = mailbox
+    for headers in ({"Auto-Submitted": "auto-replied"}, {"Precedence": "bulk"},
+                    {"X-Autoreply": "yes"}):
+        post(client, secret, mail(sender=f"bot{next(_counter)}@customer.test",
+                                  headers=headers))
+    assert acks() == []
+
+
+def test_mail_from_our_own_address_is_ignored(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, mail(sender="help@loopdesk.local"))
+    post(client, secret, mail(sender="support@loopdesk.local"))
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    records = db.session.scalars(select(InboundEmail)).all()
+    assert {record.status for record in records} == {InboundStatus.IGNORED}
+
+
+def test_acknowledgements_are_rate_limited_per_sender(client, mailbox, app):
+    _, secret = mailbox
+    app.config["ACK_RATE_LIMIT_PER_HOUR"] = 2
+    for number in range(4):
+        post(client, secret, mail(subject=f"Request {number}"))
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 4
+    assert len(acks()) == 2
+
+
+def test_an_agent_reply_by_mail_counts_only_with_a_valid_signature(client, mailbox, make_user,
+                                                                   auth):
+    _, secret = mailbox
+    agent = make_user("agent", email="agent@staff.test")
+    post(client, secret, mail())
+    ticket = only_ticket()
+    ticket.assignee_id = agent.id
+    db.session.commit()
+    post(client, secret, mail(subject=f"Re: [{ticket.number}]", body="One more thing."))
+    notice = db.session.scalar(select(OutboundMail)
+                               .where(OutboundMail.to_address == "agent@staff.test"))
+    assert notice is not None and notice.message_id.startswith(f"ld.{ticket.id}.u{agent.id}.")
+    # A forged reference (wrong signature) from the agent's address is not the agent's.
+    forged = notice.message_id.rsplit(".", 1)[0][:-20] + "0" * 20 + "@" + \
+        notice.message_id.rpartition("@")[2]
+    post(client, secret, mail(sender="agent@staff.test", subject="Re: x", body="Forged",
+                              in_reply_to=f"<{forged}>"))
+    post(client, secret, mail(sender="agent@staff.test", subject="Re: x",
+                              body="We shipped a fix.", in_reply_to=f"<{notice.message_id}>"))
+    messages = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id)
+                                  .order_by(Message.id)).all()
+    staff = [m for m in messages if m.author_kind.value == "staff"]
+    assert [m.body for m in staff] == ["We shipped a fix."]
+    db.session.refresh(ticket)
+    assert ticket.first_responded_at is not None
+    reply = db.session.scalar(select(OutboundMail).where(
+        OutboundMail.dedupe_key == f"reply:message:{staff[0].id}"))
+    assert reply.to_address == "alice@customer.test" and ticket.number in reply.subject
+
+
+def test_bad_requests_are_clear_problems(client, mailbox):
+    _, secret = mailbox
+    raw = mail()
+    assert post(client, "mbx_wrong", raw).status_code == 401
+    assert client.post("/api/v1/inbound/email", data=raw,
+                       headers={"Content-Type": "message/rfc822"}).status_code == 401
+    wrong_type = post(client, secret, raw, **{"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 400
+    assert wrong_type.headers["Content-Type"] == "application/problem+json"
+    assert post(client, secret, b"   ").status_code == 400
+    basic = base64.b64encode(f"help:{secret}".encode()).decode()
+    ok = client.post("/api/v1/inbound/email", data=raw,
+                     headers={"Authorization": f"Basic {basic}",
+                              "Content-Type": "message/rfc822"})
+    assert ok.status_code == 202
+    assert db.session.scalar(select(func.count()).select_from(InboundEmail)) == 1
+
+
+def test_junk_is_kept_with_a_reason_and_shown_to_admins(client, mailbox, make_user, auth):
+    _, secret = mailbox
+    response = post(client, secret, b"\x00\x01 this is not an email \xff" * 3)
+    assert response.status_code == 202
+    record = db.session.get(InboundEmail, response.json["id"])
+    assert record.status in (InboundStatus.FAILED, InboundStatus.PROCESSED)
+    admin = make_user("admin")
+    listed = client.get("/api/v1/admin/inbound-emails", headers=auth(admin))
+    assert listed.status_code == 200 and listed.json["items"][0]["id"] == record.id
+    raw = client.get(f"/api/v1/admin/inbound-emails/{record.id}/raw", headers=auth(admin))
+    assert raw.data.startswith(b"\x00\x01") and "attachment" in raw.headers["Content-Disposition"]
+    agent = make_user("agent")
+    assert client.get("/api/v1/admin/inbound-emails", headers=auth(agent)).status_code == 403
+
+
+def test_an_oversize_attachment_is_refused_but_the_message_kept(client, mailbox, app):
+    _, secret = mailbox
+    message = EmailMessage()
+    message["From"] = "alice@customer.test"
+    message["To"] = "help@loopdesk.local"
+    message["Subject"] = "Logs attached"
+    message["Message-ID"] = "<big@customer.test>"
+    message.set_content("See the two files.")
+    message.add_attachment(b"small log", maintype="text", subtype="plain",
+                           filename="../../etc/passwd")
+    message.add_attachment(b"\x89PNG\r\n\x1a\n" + b"0" * (10 * 1024 * 1024),
+                           maintype="application", subtype="octet-stream",
+                           filename="screen.png")
+    assert post(client, secret, message.as_bytes()).status_code == 202
+    ticket = only_ticket()
+    stored = db.session.scalars(select(Attachment)).all()
+    assert [(a.filename, a.content_type) for a in stored] == [("passwd", "text/plain")]
+    from tickets.models import TicketEvent
+
+    refused = db.session.scalar(select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "attachment_refused"))
+    assert refused.data["filename"] == "screen.png"
