@@ -82,10 +82,12 @@ def _register_blueprints(app: Flask) -> None:
     from service.notify.webhooks.api import blueprint as webhooks_api
     from tickets.attachments_api import blueprint as attachments_api
     from tickets.channels.email.admin_api import blueprint as mailboxes_admin_api
+    from tickets.channels.email.inbound_api import blueprint as inbound_email_api
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
                                       attachments_api, phone_api, chat_api,
-                                      webhooks_api, mailboxes_admin_api]))
+                                      webhooks_api, mailboxes_admin_api,
+                                      inbound_email_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)

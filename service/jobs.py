@@ -110,12 +110,32 @@ def dispatch(app: Flask, jobs: list[PendingJob]) -> None:
                 log.warning("redis unavailable, job %s kept in outbox: %s", pending.func, error)
                 _store_in_outbox(app, pending, attempts=0, error=repr(error), delay=0)
     elif app.config.get("JOBS_EAGER"):
-        for pending in jobs:
-            _run_inline(app, pending, attempts=0)
+        _run_eagerly(app, jobs)
     else:
         executor = _executor()
         for pending in jobs:
             executor.submit(_run_inline, app, pending, 0)
+
+
+_eager = threading.local()
+
+
+def _run_eagerly(app: Flask, jobs: list[PendingJob]) -> None:
+    """Run jobs now, in order; a job queued by a running job waits until that one is done.
+
+    As with a real queue, a job never runs inside its parent's commit, while the parent
+    still holds its connection (which SQLite would answer with "database is locked").
+    """
+    waiting = getattr(_eager, "waiting", None)
+    if waiting is not None:
+        waiting.extend(jobs)
+        return
+    _eager.waiting = list(jobs)
+    try:
+        while _eager.waiting:
+            _run_inline(app, _eager.waiting.pop(0), attempts=0)
+    finally:
+        _eager.waiting = None
 
 
 def _rq_enqueue(app: Flask, pending: PendingJob) -> None:

@@ -27,7 +27,7 @@ from service.extensions import db
 from service.notify.webhooks.models import WebhookEvent
 from service.notify.webhooks.services import event_id_for, publish, subscribers
 from tickets import sla
-from tickets.models import SlaTarget, Status, Ticket, format_number
+from tickets.models import SlaState, SlaTarget, Status, Ticket, format_number
 
 # Tickets whose ticket.created was published in the current transaction: their
 # assignment at intake is part of the creation, not a ticket.updated of its own.
@@ -61,13 +61,15 @@ def ticket_summary(ticket: Ticket, now: datetime) -> dict[str, Any]:
 
 
 def _publish(kind: WebhookEvent, ticket_id: int, *, event_key: str | None = None,
-             **extra: Any) -> None:
+             sla_state: SlaState | None = None, **extra: Any) -> None:
     if not subscribers(kind):
         return
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return
     payload = {**ticket_summary(ticket, utcnow()), **extra}
+    if sla_state is not None and payload["sla"]["state"] != SlaState.BREACHED:
+        payload["sla"]["state"] = sla_state.value
     publish(kind, payload, event_id=event_id_for(event_key) if event_key else None)
 
 
@@ -129,8 +131,10 @@ def _sla_event(kind: WebhookEvent, ticket_id: int, target: str) -> None:
         return
     due_at = (ticket.first_response_due_at if target == SlaTarget.FIRST_RESPONSE
               else ticket.resolution_due_at)
+    # The sweep may judge a moment other than now: the event itself says what happened.
+    state = SlaState.BREACHED if kind == WebhookEvent.TICKET_SLA_BREACHED else SlaState.AT_RISK
     _publish(kind, ticket_id, event_key=f"{kind}:{ticket_id}:{target}:{_iso(due_at)}",
-             target=target, due_at=_iso(due_at))
+             sla_state=state, target=target, due_at=_iso(due_at))
 
 
 @events.sla_warning.connect
@@ -146,4 +150,5 @@ def _sla_breached(ticket_id: int, target: str, **_data) -> None:
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_created(session: Session, *_args) -> None:
-    session.info.pop(_CREATED_NOW, None)
+    if not session.in_nested_transaction():  # a savepoint ending is not the end
+        session.info.pop(_CREATED_NOW, None)

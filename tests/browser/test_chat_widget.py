@@ -64,6 +64,7 @@ def shop_server():
     yield f"http://127.0.0.1:{server.server_port}", holder
     server.shutdown()
     thread.join()
+    server.server_close()
 
 
 @pytest.fixture
@@ -91,6 +92,9 @@ def chat_app_server(sqlite_template, tmp_path, shop_server):
     yield base, app, token
     server.shutdown()
     thread.join()
+    server.server_close()
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -162,13 +166,25 @@ def test_a_chat_started_in_the_widget_shows_the_agents_reply(chat_app_server, sh
     expect(reply).to_have_text(["Alice AgentWe are on it: a new parcel ships today."],
                                timeout=10_000)
 
+    # A reply while the panel is closed shows as unread on the launcher.
+    page.keyboard.press("Escape")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    expect(launcher).to_be_focused()
+    _staff_reply(base, token, ticket_id, "Tracking number: 42.")
+    expect(launcher).to_have_accessible_name("Talk to Shop 1 new messages", timeout=10_000)
+    page.keyboard.press("Enter")
+    expect(launcher).to_have_accessible_name("Talk to Shop")
+    expect(reply).to_have_count(2)
+
     # The visitor answers with Enter; then a reload continues the same chat.
     page.get_by_label("Your message").fill("Thank you!")
     page.get_by_label("Your message").press("Enter")
     expect(log.locator(".msg.visitor")).to_have_count(2)
     page.reload()
     page.get_by_role("button", name="Talk to Shop").click()
-    expect(page.get_by_role("log").locator(".msg")).to_have_count(3, timeout=10_000)
+    expect(page.get_by_role("log").locator(".msg")).to_have_count(4, timeout=10_000)
+    expect(page.get_by_role("button", name="Talk to Shop")).to_have_accessible_name(
+        "Talk to Shop")  # the re-shown transcript is not "new"
 
     with app.app_context():
         from tickets.models import Channel, Message, Ticket
@@ -179,6 +195,7 @@ def test_a_chat_started_in_the_widget_shows_the_agents_reply(chat_app_server, sh
             db.select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id))]
         assert bodies == [("customer", "chat", "<b>My parcel</b> is late."),
                           ("staff", "api", "We are on it: a new parcel ships today."),
+                          ("staff", "api", "Tracking number: 42."),
                           ("customer", "chat", "Thank you!")]
 
     assert not errors, errors

@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
 from urllib3 import exceptions as http_errors
 
@@ -210,30 +209,34 @@ def publish(event: WebhookEvent | str, payload: dict[str, Any], *,
     if not webhook_ids:
         return []
     event_id = event_id or str(uuid.uuid4())
-    table = WebhookDelivery.__table__
-    hooks = Webhook.__table__
     now = utcnow()
+    hooks = Webhook.__table__
+    # The cache may lag: record only for webhooks that are still there and active.
+    targets = list(db.session.scalars(select(hooks.c.id).where(hooks.c.id.in_(webhook_ids),
+                                                               hooks.c.is_active)))
     delivery_ids: list[int] = []
-    try:
-        with db.session.begin_nested():
-            # The cache may be stale: only webhooks still active, and only once per event.
-            targets = db.session.scalars(
-                select(hooks.c.id).where(hooks.c.id.in_(webhook_ids), hooks.c.is_active)
-                .where(~select(table.c.id).where(table.c.webhook_id == hooks.c.id,
-                                                 table.c.event_id == event_id).exists()))
-            for webhook_id in list(targets):
-                delivery_ids.append(db.session.execute(
-                    insert(table).values(
-                        webhook_id=webhook_id, event=str(event), event_id=event_id,
-                        payload=payload, status=DeliveryStatus.PENDING, attempts=0,
-                        next_attempt_at=now, created_at=now)
-                    .returning(table.c.id)).scalar_one())
-    except IntegrityError:  # the same event published concurrently: the other one won
-        log.info("webhook event %s %s was already recorded", event, event_id)
-        return []
-    for delivery_id in delivery_ids:
+    for webhook_id in targets:
+        delivery_id = db.session.execute(_insert_once().values(
+            webhook_id=webhook_id, event=str(event), event_id=event_id, payload=payload,
+            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+            created_at=now)).scalar()
+        if delivery_id is None:  # this webhook has had this event already
+            continue
+        delivery_ids.append(delivery_id)
         jobs.enqueue(deliver_webhook, delivery_id)
     return delivery_ids
+
+
+def _insert_once():
+    """INSERT of a delivery that does nothing (returns no id) when the event is recorded."""
+    table = WebhookDelivery.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return (dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.webhook_id, table.c.event_id])
+            .returning(table.c.id))
 
 
 # ---- delivering ----

@@ -500,3 +500,28 @@ def test_contacts_keep_their_normalised_phone(app):
     find_or_create_contact_by_phone("+33 1 00 00 00 00")
     db.session.commit()
     assert db.session.scalar(select(func.count()).where(Contact.email.is_(None))) == 2
+
+
+def test_an_unknown_chinese_number_gets_a_chinese_ticket(client):
+    response = signed_post(client, report(**{"from": "+86 139 1234 5678"}))
+    ticket = db.session.get(Ticket, response.json["ticket"]["id"])
+    assert ticket.language == "zh"  # routed to Chinese-speaking agents; subject in zh_CN
+
+
+@pytest.mark.integration
+def test_concurrent_deliveries_of_one_report_make_one_ticket_on_postgresql(pg_app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pg_app.config["TELEPHONY_SECRET"] = SECRET
+    body = report(outcome="voicemail", voicemail_transcript="Call me.",
+                  **{"from": "+49 30 1234567"})
+
+    def deliver(_index: int):
+        response = signed_post(pg_app.test_client(), body)
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(deliver, range(16)))
+    assert sorted(status for status, _ in results) == [200] * 15 + [201], results
+    assert len({body["call"]["id"] for _, body in results}) == 1
+    assert (count(Ticket), count(CallLog), count(Contact), count(Message)) == (1, 1, 1, 1)

@@ -229,6 +229,7 @@ def author_of(message: Message) -> str:
 
 
 def author_name(message: Message) -> str | None:
+    """The name shown beside a message: the agent's or the customer's."""
     if message.author_user is not None:
         return message.author_user.name
     if message.author_contact is not None:

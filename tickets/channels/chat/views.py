@@ -33,6 +33,7 @@ def widget_js():
 
 @lru_cache(maxsize=2)
 def _widget(mtime_ns: int) -> tuple[bytes, str]:
+    """The script and its digest, read once per version of the file (keyed by mtime)."""
     body = (_STATIC / "widget.js").read_bytes()
     return body, hashlib.sha256(body).hexdigest()[:32]
 

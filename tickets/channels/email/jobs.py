@@ -21,3 +21,11 @@ def poll_all_mailboxes() -> None:
     for mailbox_id in pollable_mailbox_ids():
         enqueue(poll_mailbox, mailbox_id)
     db.session.commit()
+
+
+@job(queue="default")
+def process_inbound_email(inbound_id: int) -> None:
+    """Turn a stored inbound message into a ticket or a reply (or record why not)."""
+    from tickets.channels.email.inbound import process
+
+    process(inbound_id)

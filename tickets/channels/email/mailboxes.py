@@ -33,7 +33,7 @@ def create_mailbox(name: str, address: str) -> tuple[Mailbox, str]:
     name = (name or "").strip()
     if not 1 <= len(name) <= 80 or not name.isprintable():
         raise InvalidInput(errors={"name": ["Must be 1-80 printable characters."]})
-    address = normalize_email(address)
+    address = normalize_email(address, field="address")
     if db.session.scalar(select(Mailbox.id).where(
             (Mailbox.name == name) | (Mailbox.address == address))) is not None:
         raise Conflict("A mailbox with this name or address already exists.")

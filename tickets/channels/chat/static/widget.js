@@ -40,7 +40,8 @@
       limited: "Too many messages in a short time. Please wait a moment and try again.",
       ended: "This chat has ended.",
       blocked: "Chat is not available on this website.",
-      transcript: "Conversation"
+      transcript: "Conversation",
+      unread: "new messages"
     },
     zh: {
       title: "在线咨询",
@@ -62,7 +63,8 @@
       limited: "发送过于频繁，请稍候再试。",
       ended: "本次会话已结束。",
       blocked: "本网站暂不支持在线咨询。",
-      transcript: "会话记录"
+      transcript: "会话记录",
+      unread: "条新消息"
     }
   };
 
@@ -79,6 +81,8 @@
   var pollTimer = null;
   var polling = false;
   var failures = 0;
+  var unread = 0;
+  var catchingUp = Boolean(state);  // a reload re-shows the transcript: nothing is new
   var interval = 3000;
 
   var ui = build();
@@ -168,6 +172,8 @@
 
     var launcher = el("button", {type: "button", "class": "launcher", "aria-expanded": "false",
                                  "aria-controls": "ld-panel"}, title);
+    var badge = el("span", {"class": "badge", hidden: ""});
+    launcher.appendChild(badge);
     var panel = el("section", {id: "ld-panel", "class": "panel", role: "dialog",
                                "aria-labelledby": "ld-title", hidden: ""});
     var header = el("header", {});
@@ -244,7 +250,7 @@
       name.focus();
     });
 
-    return {host: host, launcher: launcher, panel: panel, log: log, notice: notice,
+    return {host: host, launcher: launcher, badge: badge, panel: panel, log: log, notice: notice,
             error: error, startForm: startForm, name: name, email: email, message: message,
             startButton: startButton, compose: compose, reply: reply, sendButton: sendButton,
             footer: footer, endButton: endButton, againButton: againButton};
@@ -252,6 +258,9 @@
 
   function setOpen(open) {
     ui.panel.hidden = !open;
+    if (open) {
+      setUnread(0);
+    }
     ui.launcher.setAttribute("aria-expanded", open ? "true" : "false");
     if (open) {
       var first = state ? ui.reply : ui.name;
@@ -299,6 +308,18 @@
     ui.footer.hidden = true;
   }
 
+  function setUnread(count) {
+    unread = count;
+    ui.badge.textContent = "";
+    ui.badge.hidden = !count;
+    if (count) {
+      // Part of the launcher's name, so screen readers hear "Chat with us 2 new messages".
+      ui.badge.appendChild(el("span", {"aria-hidden": "true"}, String(count)));
+      ui.badge.appendChild(el("span", {"class": "visually-hidden"}, " " + count + " " +
+                              t.unread));
+    }
+  }
+
   function showNotice(text) {
     ui.notice.textContent = text || "";
     ui.notice.hidden = !text;
@@ -326,6 +347,9 @@
       }
       row.appendChild(el("p", {"class": "body"}, String(item.body || "")));
       ui.log.appendChild(row);
+      if (kind !== "visitor" && ui.panel.hidden && !catchingUp) {
+        setUnread(unread + 1);
+      }
     });
     ui.log.scrollTop = ui.log.scrollHeight;
   }
@@ -539,6 +563,7 @@
       if (result.status === 200) {
         failures = 0;
         render(result.data.items);
+        catchingUp = false;
         if (result.data.handed_off || result.data.closed) {
           finish(result.data.notice || t.ended);
           return;
@@ -588,6 +613,8 @@
       ".log:focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }",
       "button:disabled { opacity: .6; cursor: default; }",
       ".launcher, .primary { background: var(--ld-color); color: #fff; font-weight: 600; }",
+      ".badge { display: inline-block; min-width: 20px; margin-left: 8px; padding: 0 6px;",
+      "  border-radius: 999px; background: #fff; color: var(--ld-color); font-size: 12px; }",
       ".launcher { border-radius: 999px; padding: 12px 20px;",
       "  box-shadow: 0 4px 14px rgba(0,0,0,.25); }",
       ".panel { width: 340px; max-width: calc(100vw - 32px); height: 480px;",
