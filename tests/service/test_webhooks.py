@@ -8,9 +8,11 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 
 import pytest
 import time_machine
@@ -49,9 +51,9 @@ class Receiver:
             return [r for r in self.requests if path is None or r["path"] == path]
 
 
-@pytest.fixture
-def receiver(app):
-    app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["127.0.0.1/32"]
+@contextmanager
+def running_receiver() -> Iterator[Receiver]:
+    """A ThreadingHTTPServer on 127.0.0.1 that records every POST and answers as told."""
     state = Receiver(port=0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -80,10 +82,19 @@ def receiver(app):
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def receiver(app):
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["127.0.0.1/32"]
+    with running_receiver() as state:
+        yield state
 
 
 @pytest.fixture
@@ -111,7 +122,7 @@ def _webhook(webhook_id: int) -> Webhook:
     return db.session.get(Webhook, webhook_id, populate_existing=True)
 
 
-def _verify_signature(request: dict, secret: str) -> dict:
+def verify_signature(request: dict, secret: str) -> dict:
     headers = request["headers"]
     timestamp = headers["X-Loopdesk-Timestamp"]
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + request["body"],
@@ -284,7 +295,7 @@ def test_ticket_events_arrive_signed(client, auth, admin, receiver, make_user, s
     assert sent["X-Loopdesk-Event"] == "ticket.created"
     assert sent["Host"] == f"127.0.0.1:{receiver.port}"
     assert abs(int(sent["X-Loopdesk-Timestamp"]) - time.time()) < 60
-    body = _verify_signature(request, secret)
+    body = verify_signature(request, secret)
     assert body["event"] == "ticket.created" and body["id"] == sent["X-Loopdesk-Delivery"]
     data = body["data"]
     assert data["id"] == ticket.json["id"] and data["number"] == ticket.json["number"]
@@ -300,7 +311,7 @@ def test_ticket_events_arrive_signed(client, auth, admin, receiver, make_user, s
     patched = client.patch(f"/api/v1/tickets/{ticket.json['id']}", headers=headers,
                            json={"priority": "urgent", "status": "pending_customer"})
     assert patched.status_code == 200, patched.json
-    updates = [_verify_signature(r, secret) for r in receiver.received()[1:]]
+    updates = [verify_signature(r, secret) for r in receiver.received()[1:]]
     assert [u["event"] for u in updates] == ["ticket.updated", "ticket.updated"]
     assert [u["data"]["change"] for u in updates] == [
         {"field": "priority", "from": "normal", "to": "urgent"},
@@ -318,7 +329,7 @@ def test_a_named_host_is_reached_at_its_checked_address(app, client, auth, admin
         db.session.commit()
     [request] = receiver.received("/in")
     assert request["headers"]["Host"] == f"hooks.example.test:{receiver.port}"
-    _verify_signature(request, created.json["secret"])
+    verify_signature(request, created.json["secret"])
 
 
 def test_failures_are_retried_then_the_webhook_is_disabled_and_admins_told(
@@ -496,7 +507,7 @@ def test_sla_sweep_publishes_warnings_and_breaches(client, auth, admin, receiver
         ticket = make_ticket()
     sweep(now=START + timedelta(days=30))
     sweep(now=START + timedelta(days=31))
-    bodies = [_verify_signature(r, created.json["secret"]) for r in receiver.received()]
+    bodies = [verify_signature(r, created.json["secret"]) for r in receiver.received()]
     assert sorted((b["event"], b["data"]["target"]) for b in bodies) == [
         ("ticket.sla_breached", "first_response"), ("ticket.sla_breached", "resolution")]
     assert all(b["data"]["id"] == ticket.id and b["data"]["sla"]["state"] == "breached"
@@ -513,7 +524,7 @@ def test_ticket_resolved_and_closed_are_published(client, auth, admin, receiver,
         response = client.patch(f"/api/v1/tickets/{ticket.id}", headers=headers,
                                 json={"status": status})
         assert response.status_code == 200, response.json
-    bodies = [_verify_signature(r, created.json["secret"]) for r in receiver.received()]
+    bodies = [verify_signature(r, created.json["secret"]) for r in receiver.received()]
     assert [(b["event"], b["data"]["status"]) for b in bodies] == [
         ("ticket.resolved", "resolved"), ("ticket.closed", "closed")]
 

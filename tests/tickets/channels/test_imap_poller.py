@@ -701,7 +701,7 @@ def test_polling_a_real_dovecot_over_tls(app, dovecot, caplog):
     update_mailbox(mailbox, imap={"password": "wrong-Password-9"})
     db.session.commit()
     dovecot.append(mail())
-    import time as _t; _s = _t.monotonic(); refused = imap.poll(mailbox.id); print("REFUSED", _t.monotonic() - _s)
+    refused = imap.poll(mailbox.id)
     assert refused.error.startswith("Login as 'loopdesk' failed")
     db.session.refresh(mailbox)
     assert mailbox.last_poll_error == refused.error

@@ -57,33 +57,37 @@ _DETECT_SAMPLE = 64 * 1024
 
 @dataclass(frozen=True)
 class ParsedAttachment:
+    """One attachment or inline part, its transfer encoding undone."""
+
     filename: str | None        # decoded (RFC 2231/2047), unsanitised (the caller sanitises)
     declared_type: str          # e.g. "image/png"
     data: bytes
-    content_id: str | None      # without <>
+    content_id: str | None      # without <>; set for inline parts
     inline: bool
 
 
 @dataclass(frozen=True)
 class ParsedEmail:
-    message_id: str | None
-    in_reply_to: list[str]
-    references: list[str]
-    subject: str
-    from_address: str | None
-    from_name: str | None
-    to_addresses: list[str]     # To + Cc + Delivered-To / X-Original-To / Envelope-To
+    """What Loopdesk needs from one inbound message."""
+
+    message_id: str | None      # without <>, stripped, None if absent/garbage/over 250 chars
+    in_reply_to: list[str]      # ids without <>
+    references: list[str]       # ids without <>, in header order
+    subject: str                # decoded, CR/LF/control chars collapsed to spaces, stripped
+    from_address: str | None    # lower-cased addr-spec, None if missing/unparseable
+    from_name: str | None       # decoded display name
+    to_addresses: list[str]     # lower-cased, To + Cc + Delivered-To/X-Original-To/Envelope-To
     reply_to: str | None
-    date: datetime | None       # aware, UTC
-    text: str
-    html: str | None            # sanitised
+    date: datetime | None       # aware UTC, None if missing/bad
+    text: str                   # the full plain text body (text part preferred; else from HTML)
+    html: str | None            # the HTML part sanitised (html.sanitize_html), or None
     attachments: list[ParsedAttachment]
-    auto_submitted: bool
-    auto_reason: str | None
+    auto_submitted: bool        # never answer automatically (see the module docstring)
+    auto_reason: str | None     # which header made it automatic
     is_bounce: bool
-    bounced_recipients: list[str]
-    bounced_message_ids: list[str]
-    warnings: list[str]
+    bounced_recipients: list[str]   # lower-cased
+    bounced_message_ids: list[str]  # of our message that bounced, to thread the bounce
+    warnings: list[str]         # what was odd and how it was read
 
 
 class UnparseableEmail(Exception):
