@@ -71,7 +71,8 @@ class ReceivedMail:
 
     @property
     def body(self) -> str:
-        return self.message.get_content()
+        """The plain-text part (our mails carry text and HTML alternatives)."""
+        return self.message.get_body(("plain",)).get_content()
 
 
 @dataclass

@@ -6,6 +6,7 @@ missing folder, `error` for a refused login, and `BODY[]` (not `.PEEK`) sets \\S
 """
 from __future__ import annotations
 
+import grp
 import imaplib
 import ipaddress
 import logging
@@ -642,6 +643,7 @@ base_dir = {directory}/run
 state_dir = {directory}/state
 instance_name = loopdesk-test-{port}
 default_internal_user = {internal}
+default_internal_group = {grp.getgrgid(account.pw_gid).gr_name}
 default_login_user = {login}
 first_valid_uid = {account.pw_uid}
 first_valid_gid = {account.pw_gid}
@@ -697,24 +699,22 @@ def test_polling_a_real_dovecot_over_tls(app, dovecot, caplog):
     assert (again.fetched, again.error) == (0, None)
     assert len(records()) == 2
 
-    # A wrong password: recorded, never logged or stored in clear; the mail waits.
+    # Without the test CA the server's certificate is refused: never polled unverified.
+    dovecot.append(mail())
+    app.config["IMAP_CA_FILE"] = None
+    untrusted = imap.poll(mailbox.id)
+    assert "TLS certificate of 127.0.0.1" in untrusted.error
+    assert len(dovecot.unseen()) == 1
+    app.config["IMAP_CA_FILE"] = dovecot.ca_file
+    assert imap.poll(mailbox.id).stored == 1
+    assert dovecot.unseen() == [] and len(records()) == 3
+
+    # A wrong password: recorded, never logged or stored in clear. (Last: after a failed
+    # login Dovecot makes the next one from this address wait.)
     update_mailbox(mailbox, imap={"password": "wrong-Password-9"})
     db.session.commit()
-    dovecot.append(mail())
     refused = imap.poll(mailbox.id)
     assert refused.error.startswith("Login as 'loopdesk' failed")
     db.session.refresh(mailbox)
     assert mailbox.last_poll_error == refused.error
     assert "wrong-Password-9" not in caplog.text and dovecot.password not in caplog.text
-
-    # Without the test CA the server's certificate is refused: never polled unverified.
-    update_mailbox(mailbox, imap={"password": dovecot.password})
-    db.session.commit()
-    app.config["IMAP_CA_FILE"] = None
-    untrusted = imap.poll(mailbox.id)
-    assert "TLS certificate of 127.0.0.1" in untrusted.error
-    assert len(dovecot.unseen()) == 1
-
-    app.config["IMAP_CA_FILE"] = dovecot.ca_file
-    assert imap.poll(mailbox.id).stored == 1
-    assert dovecot.unseen() == [] and len(records()) == 3
