@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run test install translations i18n browser setup clean lint
+.PHONY: run test install translations i18n browser imap-server setup clean lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium package for the browser tests"; fi; }
 
+# Debian's Dovecot for the IMAP poller's real-server test (it runs its own instance on a
+# free port; the system service is not used).
+imap-server:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "install Debian's dovecot-imapd package for the IMAP poller test"; fi; }
+
 setup: install translations
 	$(FLASK) setup
 
@@ -40,7 +47,7 @@ run: setup
 	$(FLASK) demo load
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
-test: install translations browser
+test: install translations browser imap-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -228,7 +228,8 @@ def ticker_command() -> None:
 
 
 @click.command("sweep")
-@click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap"]))
+@click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap",
+                                          "chat"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""

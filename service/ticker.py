@@ -30,6 +30,7 @@ class Periodic:
 def periodic_tasks(app: Flask) -> list[Periodic]:
     """Every periodic task, with how often it runs."""
     from tickets import jobs as ticket_jobs
+    from tickets.channels.chat import jobs as chat_jobs
     from tickets.channels.email import jobs as email_jobs
 
     interval = app.config["TICKER_INTERVAL_SECONDS"]
@@ -39,6 +40,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("outbox", interval, sweep_outbox_job),
         Periodic("loads", 3600, ticket_jobs.reconcile_agent_loads),
         Periodic("imap", app.config["IMAP_POLL_SECONDS"], email_jobs.poll_all_mailboxes),
+        Periodic("chat", interval, chat_jobs.sweep_chat_handoffs),
     ]
 
 

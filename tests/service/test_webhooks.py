@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from contextlib import contextmanager
@@ -52,7 +53,7 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
+def running_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     """A ThreadingHTTPServer on 127.0.0.1 that records every POST and answers as told."""
     state = Receiver(port=0)
 
@@ -79,6 +80,8 @@ def running_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -427,6 +430,53 @@ def test_a_closed_port_is_a_failed_attempt(app, client, auth, admin):
     db.session.commit()
     [delivery] = _deliveries(webhook_id)
     assert delivery.last_error == "connection failed" and delivery.attempts == 1
+
+
+def test_https_checks_the_certificate_of_the_host_at_the_pinned_address(
+        app, client, auth, admin, tmp_path, monkeypatch):
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["localhost"]
+    with running_receiver(tls=_self_signed_context(tmp_path, "localhost")) as tls_receiver:
+        created = _create(client, auth(admin), f"https://localhost:{tls_receiver.port}/hook")
+        assert created.status_code == 201
+        services.publish("ticket.created", {"id": 1})
+        db.session.commit()
+        assert tls_receiver.received() == []  # not a certificate we trust
+        [delivery] = _deliveries(created.json["id"])
+        assert delivery.last_error == "TLS handshake or certificate check failed"
+
+        # Trusted, it is checked against the URL's host although we connect to 127.0.0.1.
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        deliver_webhook(delivery.id)
+        [request] = tls_receiver.received()
+    assert request["headers"]["Host"] == f"localhost:{tls_receiver.port}"
+    verify_signature(request, created.json["secret"])
+    assert _deliveries(created.json["id"])[0].status == DeliveryStatus.DELIVERED
+
+
+def _self_signed_context(directory, host: str) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1))
+                   .not_valid_after(now + timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def test_dns_changed_since_saving_is_refused_when_sending(app, client, auth, admin, receiver):
