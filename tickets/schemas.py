@@ -30,10 +30,8 @@ def _enum_field(enum_class, **kwargs) -> fields.Enum:
     return fields.Enum(enum_class, by_value=True, **kwargs)
 
 
-class TicketIn(StrictSchema):
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
-    customer = fields.Nested(CustomerIn, required=True)
+class TicketFieldsIn(StrictSchema):
+    """What any channel's staff form may say about a new ticket besides its text."""
     urgency = _enum_field(Priority)
     priority = _enum_field(Priority)
     category = fields.String(validate=_LABEL)
@@ -46,6 +44,12 @@ class TicketIn(StrictSchema):
         if "tags" in data:
             data["tags"] = sorted({tag.lower() for tag in data["tags"]})
         return data
+
+
+class TicketIn(TicketFieldsIn):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    customer = fields.Nested(CustomerIn, required=True)
 
 
 class TicketPatch(StrictSchema):

@@ -479,6 +479,19 @@ def _self_signed_context(directory, host: str) -> ssl.SSLContext:
     return context
 
 
+def test_an_unreadable_secret_fails_the_attempt_instead_of_sending_unsigned(
+        app, client, auth, admin, receiver):
+    from cryptography.fernet import Fernet
+
+    webhook_id = _create(client, auth(admin), receiver.url()).json["id"]
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # the key was rotated
+    services.publish("ticket.created", {"id": 1})
+    db.session.commit()
+    assert receiver.received() == []
+    [delivery] = _deliveries(webhook_id)
+    assert "secret unreadable" in delivery.last_error and delivery.attempts == 1
+
+
 def test_dns_changed_since_saving_is_refused_when_sending(app, client, auth, admin, receiver):
     with _resolving({"hooks.example.test": "93.184.216.34"}):
         created = _create(client, auth(admin), "http://hooks.example.test/in")

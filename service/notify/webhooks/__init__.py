@@ -2,5 +2,6 @@
 
 `services.publish(event, payload)` records one delivery per subscribed webhook inside the
 caller's transaction and enqueues its job on the `webhooks` queue (run after commit);
-`services.deliver(delivery_id)` sends it to the address `safety` resolved and allowed.
+`services.deliver(delivery_id)` sends it once (`sending`: signed, to the address `safety`
+resolved and allowed, again at send time).
 """

@@ -1,18 +1,13 @@
-"""Webhooks: admins' CRUD, events published as deliveries, and delivering them signed.
+"""Webhooks: admins' CRUD, events published as deliveries, and delivering them once.
 
-A delivery is a POST of `{"id", "event", "created_at", "data"}` signed with
-HMAC-SHA256(secret, f"{timestamp}.{body}") in `X-Loopdesk-Signature: sha256=<hex>`, the
-timestamp (unix seconds) in `X-Loopdesk-Timestamp`. Success is any 2xx within
-WEBHOOK_TIMEOUT_SECONDS; redirects are failures, never followed. A failed attempt raises
-so the job framework retries it with its backoff; WEBHOOK_DISABLE_AFTER_FAILURES failed
-attempts in a row disable the webhook and notify every admin. Receivers' response bodies
-are read (a few KB at most) and thrown away: nothing a receiver says reaches our API.
+How a delivery goes over the wire (signature, headers, pinned address) is `sending`.
+Success is any 2xx within WEBHOOK_TIMEOUT_SECONDS. A failed attempt raises so the job
+framework retries it with its backoff; WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in
+a row disable the webhook and notify every admin. The delivery log keeps our own short
+account of a failure, never what the receiver answered.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import secrets
 import time
@@ -23,8 +18,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
-from urllib3 import exceptions as http_errors
 
 from service import jobs
 from service.auth.models import Role, User
@@ -34,17 +27,15 @@ from service.db_types import utcnow
 from service.errors import Conflict, InvalidInput, NotFound
 from service.extensions import db
 from service.notify.models import Notification
-from service.notify.webhooks import safety
+from service.notify.webhooks import safety, sending
 from service.notify.webhooks.jobs import deliver_webhook
 from service.notify.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 from service.pagination import decode_cursor, encode_cursor, id_page
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "Loopdesk-Webhooks/1"
 # Attempts per delivery, the first included: as many as the job framework retries.
 MAX_ATTEMPTS = len(jobs.RETRY_INTERVALS)
-RESPONSE_READ_LIMIT = 4096
 # Only for deterministic event ids (uuid5): the same event always gets the same id.
 _EVENT_NAMESPACE = uuid.UUID("5b0c6d0e-8f59-4c55-9b8e-6c2f4f1f5d21")
 
@@ -277,77 +268,20 @@ def deliver(delivery_id: int) -> None:
         delivery.next_attempt_at = None
         db.session.commit()
         return
-    url, secret_token, webhook_id = webhook.url, webhook.secret_encrypted, webhook.id
-    body = json.dumps({"id": delivery.event_id, "event": delivery.event,
-                       "created_at": delivery.created_at.isoformat(), "data": delivery.payload},
-                      separators=(",", ":"), ensure_ascii=False).encode()
+    url, webhook_id, secret = webhook.url, webhook.id, decrypt(webhook.secret_encrypted)
     event, event_id = delivery.event, delivery.event_id
+    body = sending.envelope(event_id, event, delivery.created_at, delivery.payload)
     if not _claim(delivery_id):  # commits: no transaction stays open while we send
         return
     started = time.monotonic()
-    status_code, error = _attempt(url, secret_token, body, event, event_id)
+    if secret is None:
+        status_code, error = None, "signing secret unreadable (was ENCRYPTION_KEY changed?)"
+    else:
+        status_code, error = sending.send(url, secret, body, event, event_id,
+                                          allowed=_allowed(),
+                                          timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
     duration_ms = int((time.monotonic() - started) * 1000)
     _record(delivery_id, webhook_id, status_code, error, duration_ms)
-
-
-def _attempt(url: str, secret_token: str, body: bytes, event: str,
-             event_id: str) -> tuple[int | None, str | None]:
-    """POST the body to the checked address: (HTTP status or None, our error or None)."""
-    secret = decrypt(secret_token)
-    if secret is None:
-        return None, "signing secret unreadable (was ENCRYPTION_KEY changed?)"
-    try:
-        target = safety.check(url, _allowed())  # again: DNS may have changed since saving
-    except safety.UnsafeUrl as refusal:
-        return None, str(refusal)[:300]
-    timestamp = str(int(time.time()))
-    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body,
-                         hashlib.sha256).hexdigest()
-    headers = {"Host": target.host_header, "Content-Type": "application/json",
-               "User-Agent": USER_AGENT, "X-Loopdesk-Event": event,
-               "X-Loopdesk-Delivery": event_id, "X-Loopdesk-Timestamp": timestamp,
-               "X-Loopdesk-Signature": f"sha256={signature}"}
-    try:
-        status = _post(target, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
-    except http_errors.NewConnectionError:  # before the timeouts: it subclasses one
-        return None, "connection failed"
-    except (http_errors.TimeoutError, TimeoutError):
-        return None, "timeout"
-    except http_errors.SSLError:
-        return None, "TLS handshake or certificate check failed"
-    except http_errors.ProtocolError:
-        return None, "connection closed without a response"
-    except (http_errors.HTTPError, OSError) as error:
-        return None, f"request failed ({type(error).__name__})"
-    if 200 <= status < 300:
-        return status, None
-    if 300 <= status < 400:
-        return status, f"HTTP {status} (redirects are not followed)"
-    return status, f"HTTP {status}"
-
-
-def _post(target: safety.Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST to the pinned address (TLS still checks the URL's host name); the HTTP status."""
-    options: dict[str, Any] = {}
-    pool_class: type[HTTPConnectionPool] = HTTPConnectionPool
-    if target.scheme == "https":
-        pool_class = HTTPSConnectionPool
-        options = {"server_hostname": target.host, "assert_hostname": target.host,
-                   "cert_reqs": "CERT_REQUIRED"}
-    pool = pool_class(target.address, target.port, timeout=Timeout(total=timeout),
-                      retries=False, maxsize=1, **options)
-    try:
-        response = pool.urlopen("POST", target.path, body=body, headers=headers,
-                                redirect=False, retries=False, preload_content=False)
-        try:
-            response.read(RESPONSE_READ_LIMIT)  # let the receiver finish; never kept
-        except (http_errors.HTTPError, OSError):
-            pass  # the status line is what counts
-        finally:
-            response.close()
-        return response.status
-    finally:
-        pool.close()
 
 
 def _record(delivery_id: int, webhook_id: int, status_code: int | None, error: str | None,

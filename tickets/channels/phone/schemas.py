@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from marshmallow import (Schema, ValidationError, fields, post_load, validate, validates,
+from marshmallow import (Schema, ValidationError, fields, validate, validates,
                          validates_schema)
 
 from service.db_types import utcnow
@@ -11,15 +11,12 @@ from service.directory.models import normalize_phone
 from service.schemas import StrictSchema
 from service.validation import is_email
 from tickets.channels.phone.models import CallDirection, CallOutcome
-from tickets.models import Priority, Visibility
-from tickets.schemas import TicketOut
+from tickets.models import Visibility
+from tickets.schemas import TicketFieldsIn, TicketOut
 
 _EARLIEST_CALL = datetime(2000, 1, 1, tzinfo=UTC)
 _CLOCK_SKEW = timedelta(minutes=5)
 _PHONE = validate.Regexp(r"^\+?[0-9()\-. ]{3,40}$", error="Not a valid phone number.")
-_TAG = validate.Regexp(r"^[\w\-\.\u4e00-\u9fff]{1,50}$",
-                       error="Tags are 1-50 letters, digits, '-', '_' or '.'.")
-_LABEL = validate.Length(min=1, max=80)
 
 
 def _enum(enum_class, **kwargs) -> fields.Enum:
@@ -86,23 +83,11 @@ class CallCustomerIn(StrictSchema):
             raise ValidationError("Give the customer's email or phone (or both).", "_schema")
 
 
-class NewTicketCallIn(CallIn):
+class NewTicketCallIn(CallIn, TicketFieldsIn):
     """A call that opens a new ticket for a customer."""
     customer = fields.Nested(CallCustomerIn, required=True)
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(min=1, max=20000))
-    urgency = _enum(Priority)
-    priority = _enum(Priority)
-    category = fields.String(validate=_LABEL)
-    product = fields.String(validate=_LABEL)
-    language = fields.String(validate=validate.OneOf(["zh", "en"]))
-    tags = fields.List(fields.String(validate=_TAG), validate=validate.Length(max=20))
-
-    @post_load
-    def _dedupe_tags(self, data, **_kwargs):
-        if "tags" in data:
-            data["tags"] = sorted({tag.lower() for tag in data["tags"]})
-        return data
 
 
 class InboundCallIn(_CallFields):
