@@ -259,3 +259,16 @@ def test_an_oversize_attachment_is_refused_but_the_message_kept(client, mailbox,
     refused = db.session.scalar(select(TicketEvent).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "attachment_refused"))
     assert refused.data["filename"] == "screen.png"
+
+
+def test_the_acknowledgement_speaks_the_customers_language_with_the_reply_marker(client,
+                                                                                mailbox):
+    _, secret = mailbox
+    post(client, secret, mail(subject="打印机坏了", body="打印机无法开机，请尽快处理。"))
+    [ack] = acks()
+    assert ack.body_text.lstrip().startswith("##- 请在此行之上回复 -##")
+    assert "工单" in ack.body_html and 'lang="zh-CN"' in ack.body_html
+    from tickets.channels.email.quotes import strip_reply
+
+    reply = "已经好了，谢谢。\n\n" + ack.body_text
+    assert strip_reply(reply).text == "已经好了，谢谢。"
