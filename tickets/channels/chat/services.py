@@ -66,7 +66,8 @@ def start_session(*, name: str, email: str, message: str, origin: str | None,
     language = language or intake.guess_language(message)
     result = intake.submit(intake.IntakeRequest(
         subject=_subject(message), description=message, customer_email=email,
-        customer_name=name, channel=Channel.CHAT, language=language, acknowledge=False))
+        customer_name=name, channel=Channel.CHAT, language=language, acknowledge=False),
+        commit=False)  # the ticket and its session commit together, or neither
     ticket = result.ticket
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     now = utcnow()
