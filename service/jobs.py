@@ -87,6 +87,8 @@ def enqueue(func: Callable, *args: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (SQLAlchemy reports it too): not a commit yet
     pending = session.info.pop("pending_jobs", None)
     if pending:
         dispatch(current_app._get_current_object(), pending)

@@ -49,6 +49,16 @@ def test_rollback_drops_queued_jobs(app):
     assert CALLS == []
 
 
+def test_a_released_savepoint_is_not_a_commit(app):
+    jobs.enqueue(record_call, 3)
+    with db.session.begin_nested():
+        pass  # SQLAlchemy fires after_commit here too; the job must still wait
+    assert CALLS == []
+    db.session.rollback()
+    db.session.commit()
+    assert CALLS == []
+
+
 def test_only_decorated_functions_with_plain_arguments():
     with pytest.raises(TypeError):
         jobs.enqueue(print, 1)

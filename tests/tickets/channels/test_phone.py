@@ -303,7 +303,7 @@ def test_a_missed_call_from_a_known_caller_without_open_ticket_opens_one(client,
     assert response.status_code == 201
     ticket = db.session.get(Ticket, response.json["ticket"]["id"])
     assert ticket.id != old.id and ticket.contact_id == old.contact_id
-    assert ticket.subject == "Missed call from +8613800138000"
+    assert ticket.subject == "+8613800138000 的未接来电"  # +86 and no known language: Chinese
     # A known customer with an address is told their ticket number, as on every channel.
     assert f"ack:ticket:{ticket.id}" in db.session.scalars(
         select(OutboundMail.dedupe_key).where(OutboundMail.to_address == "known@example.com"))

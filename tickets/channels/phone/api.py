@@ -9,7 +9,7 @@ from service.api import current_user, doc, json_body
 from service.auth.permissions import Permission, require
 from service.db_types import utcnow
 from service.errors import DomainError, Unauthorized
-from service.extensions import db
+from service.extensions import db, limiter
 from tickets.api import _idempotency_key, present
 from tickets.channels.phone import services
 from tickets.channels.phone.models import CallDirection
@@ -69,6 +69,7 @@ def log_call_with_ticket():
 
 
 @blueprint.post("/inbound/call")
+@limiter.limit(lambda: current_app.config["RATELIMIT_INBOUND"])
 @doc("Report a call from the telephony system. Signed: X-Loopdesk-Timestamp (Unix seconds) "
      "and X-Loopdesk-Signature: sha256=HMAC-SHA256(TELEPHONY_SECRET, '<timestamp>.<body>')",
      tags=["phone"], body=InboundCallIn, responses={201: InboundCallOut, 200: InboundCallOut},
