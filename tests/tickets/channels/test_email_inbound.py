@@ -272,3 +272,73 @@ def test_the_acknowledgement_speaks_the_customers_language_with_the_reply_marker
 
     reply = "已经好了，谢谢。\n\n" + ack.body_text
     assert strip_reply(reply).text == "已经好了，谢谢。"
+
+
+# ---- the parser's real-world fixtures through the whole pipe ----
+
+from tests.fixtures.mail import big_attachment_message, fixture, fixture_names  # noqa: E402
+
+
+@pytest.mark.parametrize("name", fixture_names())
+def test_every_fixture_is_filed_or_kept_with_a_reason_never_lost(client, mailbox, name):
+    _, secret = mailbox
+    response = post(client, secret, fixture(name))
+    assert response.status_code == 202, response.json
+    record = db.session.get(InboundEmail, response.json["id"])
+    assert record.status != InboundStatus.RECEIVED  # processed, ignored or failed: decided
+    if record.status == InboundStatus.PROCESSED:
+        assert record.ticket_id is not None and record.ticket_message_id is not None
+    else:
+        assert record.reason
+    assert post(client, secret, fixture(name)).json["duplicate"] is True
+
+
+def test_a_bounce_marks_the_address_and_opens_no_ticket(client, mailbox, make_ticket):
+    from service.directory.models import Contact
+
+    _, secret = mailbox
+    ticket = make_ticket(customer_email="nobody@customer.example")
+    post(client, secret, fixture("bounce_dsn"))
+    db.session.expire_all()  # the job wrote in its own session
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    contact = db.session.scalar(select(Contact)
+                                .where(Contact.email == "nobody@customer.example"))
+    assert contact.email_bouncing is True
+    record = db.session.scalar(select(InboundEmail))
+    assert record.status == InboundStatus.IGNORED and "nobody@customer.example" in record.reason
+    assert ticket.contact_id == contact.id
+
+
+def test_a_gbk_mail_becomes_a_chinese_ticket(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, fixture("gbk"))
+    ticket = only_ticket()
+    assert ticket.contact.name == "张伟" and ticket.language == "zh"
+    first = db.session.scalar(select(Message).where(Message.ticket_id == ticket.id))
+    assert any("\u4e00" <= char <= "\u9fff" for char in first.body)
+
+
+def test_an_injected_subject_never_reaches_a_header(client, mailbox):
+    _, secret = mailbox
+    post(client, secret, fixture("header_injection"))
+    ticket = only_ticket()
+    assert "\r" not in ticket.subject and "\n" not in ticket.subject
+    [ack] = acks()
+    from service.notify.mail import build_message
+
+    headers = build_message(ack).as_string().split("\n\n", 1)[0]
+    assert "\nBcc:" not in headers and "evil@attacker.example" not in headers
+
+
+def test_a_ten_megabyte_attachment_is_refused_the_message_kept(client, mailbox):
+    _, secret = mailbox
+    response = post(client, secret, big_attachment_message())
+    assert response.status_code == 202
+    ticket = only_ticket()
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+    record = db.session.get(InboundEmail, response.json["id"])
+    assert record.status == InboundStatus.PROCESSED and record.size > 10 * 1024 * 1024
+    from tickets.models import TicketEvent
+
+    assert db.session.scalar(select(TicketEvent.kind).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "attachment_refused"))
