@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 import urllib.request
@@ -14,9 +13,8 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.extensions import db
-from tests.conftest import BASE_CONFIG, unavailable
+from tests.conftest import BASE_CONFIG
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # The customer's page, with CSS that would wreck any widget living in the page's DOM.
 SHOP_PAGE = """<!doctype html>
@@ -97,21 +95,6 @@ def chat_app_server(sqlite_template, tmp_path, shop_server):
         db.engine.dispose()
 
 
-@pytest.fixture
-def browser_page():
-    if not os.path.exists(CHROMIUM):
-        unavailable("Chromium", FileNotFoundError(CHROMIUM))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser.new_page()
-        browser.close()
-
-
 def _staff_reply(base: str, token: str, ticket_id: int, body: str) -> None:
     request = urllib.request.Request(
         f"{base}/api/v1/tickets/{ticket_id}/messages", method="POST",
@@ -122,12 +105,11 @@ def _staff_reply(base: str, token: str, ticket_id: int, body: str) -> None:
 
 
 def test_a_chat_started_in_the_widget_shows_the_agents_reply(chat_app_server, shop_server,
-                                                             browser_page):
+                                                             page):
     from playwright.sync_api import expect
 
     base, app, token = chat_app_server
     shop_origin, _ = shop_server
-    page = browser_page
     requested: list[str] = []
     errors: list[str] = []
     page.on("request", lambda request: requested.append(request.url))

@@ -1,7 +1,6 @@
 """The web form in a real browser (Debian's Chromium driven by Playwright)."""
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 
@@ -10,9 +9,8 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from service.extensions import db
-from tests.conftest import BASE_CONFIG, unavailable
+from tests.conftest import BASE_CONFIG
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -36,22 +34,6 @@ def live_server(sqlite_template, tmp_path):
     yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     thread.join()
-
-
-@pytest.fixture
-def page():
-    if not os.path.exists(CHROMIUM):
-        unavailable("Chromium", FileNotFoundError(CHROMIUM))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
-        yield page
-        browser.close()
 
 
 def test_customer_submits_in_chinese_and_sees_the_ticket(live_server, page):
