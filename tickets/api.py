@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from service.api import current_user, doc, json_body, query_args
 from service.auth.permissions import Permission, can, require
@@ -145,7 +145,8 @@ def list_messages(ticket_id: int):
     user = current_user()
     ensure_visible(user, ticket_id)
     query = (select(Message).where(Message.ticket_id == ticket_id)
-             .options(joinedload(Message.author_user), joinedload(Message.author_contact)))
+             .options(joinedload(Message.author_user), joinedload(Message.author_contact),
+                      selectinload(Message.attachments)))
     if not can(user, Permission.TICKET_VIEW_INTERNAL):
         query = query.where(Message.visibility == Visibility.PUBLIC)  # partners
     items, next_cursor = id_page(query, Message, page["limit"], page.get("cursor"))
@@ -192,4 +193,9 @@ def _present_message(message: Message) -> dict[str, Any]:
     return {"id": message.id, "ticket_id": message.ticket_id,
             "author_kind": message.author_kind.value, "author": author,
             "visibility": message.visibility.value, "channel": message.channel.value,
-            "body": message.body, "created_at": message.created_at}
+            "body": message.body, "body_html": message.body_html,
+            "original_body": message.original_body,
+            "attachments": [file for file in message.attachments
+                            if file.visibility == Visibility.PUBLIC
+                            or message.visibility == Visibility.INTERNAL],
+            "created_at": message.created_at}

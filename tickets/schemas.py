@@ -156,6 +156,14 @@ class TicketOut(Schema):
 TicketPageOut = page_of(TicketOut, "TicketPageOut")
 
 
+class MessageAttachmentOut(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    is_inline = fields.Boolean()
+
+
 class MessageOut(Schema):
     id = fields.Integer()
     ticket_id = fields.Integer()
@@ -164,6 +172,10 @@ class MessageOut(Schema):
     visibility = fields.String()
     channel = fields.String()
     body = fields.String()
+    # An email's sanitised HTML, and its full text before quotes and signature were cut.
+    body_html = fields.String(allow_none=True)
+    original_body = fields.String(allow_none=True)
+    attachments = fields.List(fields.Nested(MessageAttachmentOut))
     created_at = fields.AwareDateTime()
 
 

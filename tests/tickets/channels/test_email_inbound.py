@@ -342,3 +342,28 @@ def test_a_ten_megabyte_attachment_is_refused_the_message_kept(client, mailbox):
 
     assert db.session.scalar(select(TicketEvent.kind).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "attachment_refused"))
+
+
+def test_the_api_shows_the_stripped_reply_its_original_and_its_files(client, mailbox,
+                                                                     make_user, auth):
+    _, secret = mailbox
+    post(client, secret, fixture("inline_image_pdf"))
+    ticket = only_ticket()
+    agent = make_user("agent")
+    page = client.get(f"/api/v1/tickets/{ticket.id}/messages", headers=auth(agent)).json
+    [first] = page["items"]
+    assert {file["content_type"] for file in first["attachments"]} >= {"application/pdf"}
+    pdf = next(file for file in first["attachments"] if file["content_type"] == "application/pdf")
+    download = client.get(f"/api/v1/attachments/{pdf['id']}", headers=auth(agent))
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    [ack] = acks()
+    reply = mail(subject=f"Re: {ack.subject}", body="Fixed now.\n\nOn Mon wrote:\n> old",
+                 in_reply_to=f"<{ack.message_id}>")
+    post(client, secret, reply)
+    page = client.get(f"/api/v1/tickets/{ticket.id}/messages", headers=auth(agent)).json
+    last = page["items"][-1]
+    assert last["body"] == "Fixed now." and "> old" in last["original_body"]
+    other = make_user("department")
+    assert client.get(f"/api/v1/attachments/{pdf['id']}", headers=auth(other)).status_code == 404
