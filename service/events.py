@@ -13,6 +13,9 @@ ticket_status_changed = _signals.signal(
     "ticket-status-changed", doc="A ticket moved from one status to another.")
 ticket_resolved = _signals.signal("ticket-resolved", doc="A ticket was resolved.")
 ticket_closed = _signals.signal("ticket-closed", doc="A ticket was closed (surveys follow).")
+ticket_field_changed = _signals.signal(
+    "ticket-field-changed", doc="A ticket's team, category or tags changed (field, previous, "
+                                "current).")
 message_added = _signals.signal("message-added", doc="A message or note joined a ticket.")
 ticket_priority_changed = _signals.signal(
     "ticket-priority-changed", doc="A ticket's priority was changed (SLA due times follow).")

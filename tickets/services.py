@@ -161,10 +161,14 @@ def update_ticket(user: User, ticket: Ticket, changes: dict[str, Any]) -> Ticket
     if "category" in changes and changes["category"] != ticket.category:
         timeline.record(ticket.id, "category_changed", actor=user, at=now,
                         **{"from": ticket.category, "to": changes["category"]})
+        events.ticket_field_changed.send(ticket.id, field="category",
+                                         previous=ticket.category, current=changes["category"])
         ticket.category = changes["category"]
     if "tags" in changes and changes["tags"] != ticket.tags:
         timeline.record(ticket.id, "tags_changed", actor=user, at=now,
                         **{"from": ticket.tags, "to": changes["tags"]})
+        events.ticket_field_changed.send(ticket.id, field="tags", previous=ticket.tags,
+                                         current=changes["tags"])
         ticket.tag_rows = [TicketTag(tag=tag) for tag in changes["tags"]]
     if "status" in changes:
         lifecycle.change_status(ticket, changes["status"], actor=user, now=now, reason=reason)
@@ -193,6 +197,8 @@ def _change_team(ticket: Ticket, team_id: int | None, actor: User, now: datetime
     ticket.team_id = team_id
     timeline.record(ticket.id, "team_changed", actor=actor, at=now,
                     **{"from": previous, "to": team_id, "reason": reason})
+    events.ticket_field_changed.send(ticket.id, field="team_id", previous=previous,
+                                     current=team_id)
     member_of_new_team = team_id is not None and ticket.assignee_id is not None and \
         db.session.scalar(select(team_members.c.user_id).where(
             and_(team_members.c.team_id == team_id,

@@ -5,7 +5,8 @@ ids, the subject and workflow facts only: no customer email, name or phone, no m
 text. A receiver that needs more asks the API with its own token, under its own rights.
 
 - ticket.created      the summary (already assigned when intake assigned it)
-- ticket.updated      + "change": {"field": "status"|"priority"|"assignee_id", "from", "to"}
+- ticket.updated      + "change": {"field": "status"|"priority"|"assignee_id"|"team_id"|
+                      "category"|"tags", "from", "to"}
 - ticket.resolved     the summary
 - ticket.closed       the summary
 - ticket.sla_warning / ticket.sla_breached   + "target", "due_at"
@@ -103,6 +104,12 @@ def _status_changed(ticket_id: int, previous: Status | None = None,
 def _priority_changed(ticket_id: int, previous=None, current=None, **_data) -> None:
     _publish(WebhookEvent.TICKET_UPDATED, ticket_id,
              change={"field": "priority", "from": _value(previous), "to": _value(current)})
+
+
+@events.ticket_field_changed.connect
+def _field_changed(ticket_id: int, field: str, previous=None, current=None, **_data) -> None:
+    _publish(WebhookEvent.TICKET_UPDATED, ticket_id,
+             change={"field": field, "from": previous, "to": current})
 
 
 @events.ticket_resolved.connect

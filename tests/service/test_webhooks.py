@@ -322,6 +322,13 @@ def test_ticket_events_arrive_signed(client, auth, admin, receiver, make_user, s
     assert updates[1]["data"]["priority"] == "urgent"
     assert len({u["id"] for u in updates}) == 2
 
+    patched = client.patch(f"/api/v1/tickets/{ticket.json['id']}", headers=headers,
+                           json={"category": "billing", "tags": ["vip", "printer"]})
+    assert patched.status_code == 200, patched.json
+    changes = [verify_signature(r, secret)["data"]["change"] for r in receiver.received()[3:]]
+    assert changes == [{"field": "category", "from": None, "to": "billing"},
+                       {"field": "tags", "from": [], "to": ["printer", "vip"]}]
+
 
 def test_a_named_host_is_reached_at_its_checked_address(app, client, auth, admin, receiver):
     app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["hooks.example.test"]
