@@ -28,13 +28,16 @@ def build_api(children: list[Blueprint]) -> Blueprint:
 def doc(summary: str, *, tags: list[str], body: Schema | type[Schema] | None = None,
         query: Schema | type[Schema] | None = None,
         responses: dict[int, Any] | None = None, public: bool = False,
-        headers: dict[str, str] | None = None) -> Callable:
-    """Describe an endpoint for the OpenAPI document; `public` skips token auth."""
+        headers: dict[str, str] | None = None, raw_body: str | None = None) -> Callable:
+    """Describe an endpoint for the OpenAPI document; `public` skips token auth.
+
+    `raw_body` names the media type of a body that is not JSON (e.g. message/rfc822).
+    """
 
     def decorate(view: Callable) -> Callable:
         view.openapi = {"summary": summary, "tags": tags, "body": body, "query": query,
                         "responses": responses or {}, "public": public,
-                        "headers": headers or {}}
+                        "headers": headers or {}, "raw_body": raw_body}
         return view
 
     return decorate

@@ -60,6 +60,9 @@ def _operation(rule, meta: dict) -> dict:
     if meta["body"] is not None:
         operation["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": meta["body"]}}}
+    elif meta.get("raw_body"):
+        operation["requestBody"] = {"required": True, "content": {
+            meta["raw_body"]: {"schema": {"type": "string", "format": "binary"}}}}
     for status, schema in meta["responses"].items():
         operation["responses"][str(status)] = {
             "description": "OK", "content": {"application/json": {"schema": schema}}}

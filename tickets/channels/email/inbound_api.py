@@ -75,6 +75,7 @@ def _mailbox_secret() -> str:
 @blueprint.post("/inbound/email")
 @limiter.limit(lambda: current_app.config["RATELIMIT_INBOUND"])
 @doc("Deliver one raw email (message/rfc822) to a mailbox", tags=["channels"], public=True,
+     raw_body=RFC822,
      responses={202: ReceivedOut, 200: ReceivedOut},
      headers={"Authorization": "Bearer <mailbox secret> (or Basic with the secret as "
                                "password)"})
