@@ -367,3 +367,22 @@ def test_the_api_shows_the_stripped_reply_its_original_and_its_files(client, mai
     assert last["body"] == "Fixed now." and "> old" in last["original_body"]
     other = make_user("department")
     assert client.get(f"/api/v1/attachments/{pdf['id']}", headers=auth(other)).status_code == 404
+
+
+def test_an_agents_mail_reply_to_a_closed_ticket_is_kept_not_sent(client, mailbox, make_user):
+    _, secret = mailbox
+    agent = make_user("agent", email="closer@staff.test")
+    post(client, secret, mail())
+    ticket = only_ticket()
+    ticket.assignee_id = agent.id
+    db.session.commit()
+    post(client, secret, mail(subject=f"Re: [{ticket.number}]", body="More."))
+    notice = db.session.scalar(select(OutboundMail)
+                               .where(OutboundMail.to_address == "closer@staff.test"))
+    ticket.status = Status.CLOSED
+    db.session.commit()
+    response = post(client, secret, mail(sender="closer@staff.test", subject="Re: x",
+                                         body="Late answer", in_reply_to=f"<{notice.message_id}>"))
+    record = db.session.get(InboundEmail, response.json["id"])
+    assert record.status == InboundStatus.IGNORED and "closed" in record.reason
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1

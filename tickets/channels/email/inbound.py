@@ -173,6 +173,10 @@ def _handle(record: InboundEmail, parsed: ParsedEmail) -> tuple[InboundStatus, s
     now = utcnow()
     ticket = thread.ticket
     if ticket is not None and ticket.status == Status.CLOSED:
+        if thread.agent is not None:  # an agent is no customer: never a follow-up ticket
+            record.ticket_id = ticket.id
+            return InboundStatus.IGNORED, (f"{thread.agent.email} replied by mail to "
+                                           f"{ticket.number}, which is closed; not sent.")
         return _new_ticket(record, parsed, now, follow_up_of=ticket)
     if ticket is None:
         return _new_ticket(record, parsed, now)
