@@ -39,8 +39,8 @@ _list_out = AttachmentListOut()
 
 
 def _sees_internal(user: User) -> bool:
-    # Whoever may not write internal notes (partners) may not see internal files either.
-    return can(user, Permission.TICKET_NOTE)
+    # The same rule as internal notes: partners never see them.
+    return can(user, Permission.TICKET_VIEW_INTERNAL)
 
 
 @blueprint.get("/tickets/<id:ticket_id>/attachments")
