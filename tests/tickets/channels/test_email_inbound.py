@@ -65,6 +65,7 @@ def test_a_mail_opens_a_ticket_and_is_acknowledged_in_thread(client, mailbox):
     assert response.status_code == 202, response.json
     assert response.json["message_id"] == "first@customer.test"
     ticket = only_ticket()
+    assert response.json["ticket_number"] == ticket.number  # jobs ran inline
     assert ticket.channel.value == "email" and ticket.subject == "Printer jammed"
     assert ticket.contact.email == "alice@customer.test"
     [ack] = acks()

@@ -17,6 +17,7 @@ from service.schemas import StrictSchema, page_of
 from tickets.channels.email import inbound
 from tickets.channels.email.mailboxes import mailbox_for_secret
 from tickets.channels.email.models import InboundEmail, InboundStatus
+from tickets.models import format_number
 
 blueprint = Blueprint("inbound_email_api", __name__)
 
@@ -45,6 +46,10 @@ class ReceivedOut(Schema):
     message_id = fields.String()
     status = fields.String()
     duplicate = fields.Boolean()
+    # Set once the message was filed: at once for a duplicate or when jobs run inline,
+    # later (see GET /admin/inbound-emails/{id}) when a worker processes it.
+    ticket_id = fields.Integer(allow_none=True)
+    ticket_number = fields.String(allow_none=True)
 
 
 class InboundQuery(StrictSchema):
@@ -91,9 +96,13 @@ def receive_email():
     if not raw.strip():
         raise InvalidInput(errors={"body": ["The message is empty."]})
     result = inbound.receive(mailbox.id, raw, "http")
-    body = _received.dump({"id": result.record.id, "message_id": result.record.message_id,
-                           "status": result.record.status.value,
-                           "duplicate": result.duplicate})
+    record = result.record
+    db.session.refresh(record)  # an inline job may have filed it already
+    body = _received.dump({"id": record.id, "message_id": record.message_id,
+                           "status": record.status.value, "duplicate": result.duplicate,
+                           "ticket_id": record.ticket_id,
+                           "ticket_number": (format_number(record.ticket_id)
+                                             if record.ticket_id else None)})
     return body, 200 if result.duplicate else 202
 
 
