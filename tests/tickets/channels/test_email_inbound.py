@@ -387,3 +387,41 @@ def test_an_agents_mail_reply_to_a_closed_ticket_is_kept_not_sent(client, mailbo
     record = db.session.get(InboundEmail, response.json["id"])
     assert record.status == InboundStatus.IGNORED and "closed" in record.reason
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_a_message_over_the_size_limit_is_kept_unparsed_named_by_its_headers(client, mailbox,
+                                                                            app):
+    from tickets.channels.email.inbound import receive
+
+    box, secret = mailbox
+    app.config["INBOUND_EMAIL_MAX_BYTES"] = 2000
+    raw = mail(message_id="<huge@customer.test>", body="x" * 5000)
+    refused = post(client, secret, raw)  # the HTTP pipe tells the sender at once
+    assert refused.status_code == 413
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    result = receive(box.id, raw, "imap")  # a poller has it already: kept, not parsed
+    record = result.record
+    assert record.status == InboundStatus.FAILED and "limit" in record.reason
+    assert record.message_id == "huge@customer.test" and record.subject == "Printer jammed"
+    assert receive(box.id, raw, "imap").duplicate is True
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_admins_reprocess_failed_messages_but_not_filed_ones(client, mailbox, make_user, auth):
+    _, secret = mailbox
+    no_sender = b"To: help@loopdesk.local\r\nSubject: who am I\r\nMessage-ID: <anon@x>\r\n\r\nhi"
+    failed = post(client, secret, no_sender).json["id"]
+    filed = post(client, secret, mail()).json["id"]
+    record = db.session.get(InboundEmail, failed)
+    assert record.status == InboundStatus.FAILED and "From" in record.reason
+    admin, agent = make_user("admin"), make_user("agent")
+    url = "/api/v1/admin/inbound-emails/{}/reprocess"
+    assert client.post(url.format(failed), headers=auth(agent)).status_code == 403
+    again = client.post(url.format(failed), headers=auth(admin))
+    assert again.status_code == 202
+    db.session.expire_all()
+    record = db.session.get(InboundEmail, failed)
+    assert record.status == InboundStatus.FAILED and record.attempts == 2
+    conflict = client.post(url.format(filed), headers=auth(admin))
+    assert conflict.status_code == 409
+    assert client.post(url.format(999999), headers=auth(admin)).status_code == 404

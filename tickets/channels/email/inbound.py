@@ -7,8 +7,6 @@ reason, for admins to see and reprocess.
 """
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import logging
 import re
@@ -24,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from service import jobs
 from service.db_types import utcnow
 from service.directory import services as directory
-from service.errors import DomainError
+from service.errors import Conflict, DomainError
 from service.extensions import db
 from tickets import attachments, intake, lifecycle, timeline
 from tickets.channels.email import threads
@@ -57,16 +55,21 @@ class ReceiveResult:
 
 def receive(mailbox_id: int | None, raw: bytes, source: str) -> ReceiveResult:
     """Store a raw message once per Message-ID and queue its processing (commits)."""
-    message_id = message_id_of(raw)
+    limit = current_app.config["INBOUND_EMAIL_MAX_BYTES"]
+    oversize = len(raw) > limit
+    # An oversize message is kept but never parsed whole: its headers name it.
+    summary = _headers_of(raw if not oversize else _header_block(raw))
+    message_id = (summary.message_id if summary and summary.message_id
+                  else f"sha256.{hashlib.sha256(raw).hexdigest()}@no-message-id")
     existing = _by_message_id(message_id)
     if existing is not None:
         return ReceiveResult(existing, duplicate=True)
-    sender, subject = _summary_headers(raw)
     record = InboundEmail(mailbox_id=mailbox_id, message_id=message_id, source=source,
-                          raw=raw, size=len(raw), from_address=sender, subject=subject,
+                          raw=raw, size=len(raw),
+                          from_address=summary.from_address if summary else None,
+                          subject=(summary.subject[:300] or None) if summary else None,
                           status=InboundStatus.RECEIVED, received_at=utcnow())
-    limit = current_app.config["INBOUND_EMAIL_MAX_BYTES"]
-    if len(raw) > limit:
+    if oversize:
         record.status, record.reason = InboundStatus.FAILED, (
             f"The message is {len(raw)} bytes, over the {limit}-byte limit; it was kept "
             "but not processed.")
@@ -84,31 +87,16 @@ def receive(mailbox_id: int | None, raw: bytes, source: str) -> ReceiveResult:
     return ReceiveResult(record, duplicate=False)
 
 
-def message_id_of(raw: bytes) -> str:
-    """The message's Message-ID without brackets, or a digest of its bytes if it has none."""
-    value = None
-    try:
-        headers = email.message_from_bytes(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0],
-                                           policy=email.policy.compat32)
-        value = headers.get("Message-ID")
-    except Exception:  # noqa: BLE001 - any garbage: fall back to the digest
-        value = None
-    if value:
-        text = str(value).strip()
-        match = re.search(r"<([^<>\s]{1,245})>", text)
-        text = match.group(1) if match else text.strip("<> \t")
-        if text and len(text) <= 245 and text.isprintable() and " " not in text:
-            return text
-    return f"sha256.{hashlib.sha256(raw).hexdigest()}@no-message-id"
+def _header_block(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\r\n\r\n"
 
 
-def _summary_headers(raw: bytes) -> tuple[str | None, str | None]:
-    """From and Subject for the admin list, before (and even without) a full parse."""
+def _headers_of(raw: bytes) -> ParsedEmail | None:
+    """The parsed message for naming its record, or None if unreadable (`process` says why)."""
     try:
-        parsed = parse_email(raw)
-    except Exception:  # noqa: BLE001 - unreadable now; `process` records the reason
-        return None, None
-    return parsed.from_address, parsed.subject[:300] or None
+        return parse_email(raw)
+    except UnparseableEmail:
+        return None
 
 
 def _by_message_id(message_id: str) -> InboundEmail | None:
@@ -148,6 +136,8 @@ def process(inbound_id: int) -> None:
 
 def reprocess(record: InboundEmail) -> None:
     """Queue a failed or ignored message for processing again (an admin's decision)."""
+    if record.status == InboundStatus.PROCESSED:
+        raise Conflict("This message was processed already.")
     record.status, record.reason = InboundStatus.RECEIVED, None
     from tickets.channels.email import jobs as email_jobs
 

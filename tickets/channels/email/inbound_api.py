@@ -1,80 +1,35 @@
 """HTTP endpoints of inbound email: the mail-server pipe, and the admins' record of it."""
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import Blueprint, current_app, request
-from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from service.api import current_user, doc, query_args
 from service.auth.permissions import Permission, require
-from service.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from service.errors import InvalidInput, NotFound, Unauthorized
 from service.extensions import db, limiter
 from service.pagination import id_page
-from service.schemas import StrictSchema, page_of
 from tickets.channels.email import inbound
 from tickets.channels.email.mailboxes import mailbox_for_secret
-from tickets.channels.email.models import InboundEmail, InboundStatus
+from tickets.channels.email.models import InboundEmail
+from tickets.channels.email.schemas import (InboundEmailOut, InboundPageOut, InboundQuery,
+                                            ReceivedOut)
 from tickets.models import format_number
 
 blueprint = Blueprint("inbound_email_api", __name__)
 
 RFC822 = "message/rfc822"
-
-
-class InboundEmailOut(Schema):
-    id = fields.Integer()
-    message_id = fields.String()
-    mailbox_id = fields.Integer(allow_none=True)
-    source = fields.String()
-    status = fields.String()
-    reason = fields.String(allow_none=True)
-    from_address = fields.String(allow_none=True)
-    subject = fields.String(allow_none=True)
-    size = fields.Integer()
-    ticket_id = fields.Integer(allow_none=True)
-    ticket_message_id = fields.Integer(allow_none=True)
-    attempts = fields.Integer()
-    received_at = fields.AwareDateTime()
-    processed_at = fields.AwareDateTime(allow_none=True)
-
-
-class ReceivedOut(Schema):
-    id = fields.Integer()
-    message_id = fields.String()
-    status = fields.String()
-    duplicate = fields.Boolean()
-    # Set once the message was filed: at once for a duplicate or when jobs run inline,
-    # later (see GET /admin/inbound-emails/{id}) when a worker processes it.
-    ticket_id = fields.Integer(allow_none=True)
-    ticket_number = fields.String(allow_none=True)
-
-
-class InboundQuery(StrictSchema):
-    status = fields.Enum(InboundStatus, by_value=True)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=200))
-
-
-InboundPageOut = page_of(InboundEmailOut, "InboundEmailPageOut")
 _out, _received, _query, _page = InboundEmailOut(), ReceivedOut(), InboundQuery(), InboundPageOut()
 
 
 def _mailbox_secret() -> str:
     """The mailbox secret from `Authorization: Bearer …` or Basic auth (its password)."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() == "bearer":
-        return credentials
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return decoded.partition(":")[2]
-    return ""
+    credentials = request.authorization
+    if credentials is None:
+        return ""
+    if credentials.type == "basic":
+        return credentials.password or ""
+    return (credentials.token or "").strip() if credentials.type == "bearer" else ""
 
 
 @blueprint.post("/inbound/email")
@@ -142,10 +97,7 @@ def get_inbound_raw(inbound_id: int):
      responses={202: InboundEmailOut})
 def reprocess_inbound(inbound_id: int):
     require(current_user(), Permission.ADMIN_MAIL)
-    record = _record(inbound_id)
-    if record.status == InboundStatus.PROCESSED:
-        raise Conflict("This message was processed already.")
-    inbound.reprocess(record)
+    inbound.reprocess(_record(inbound_id))
     db.session.commit()
     return _out.dump(db.session.get(InboundEmail, inbound_id)), 202
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
-from service.schemas import StrictSchema
+from service.schemas import StrictSchema, page_of
 from service.validation import strip_controls
+from tickets.channels.email.models import InboundStatus
 
 
 class JsonBoolean(fields.Boolean):
@@ -81,3 +82,42 @@ class MailboxSecretOut(Schema):
     id = fields.Integer()
     secret = fields.String()
     secret_prefix = fields.String()
+
+
+# ---- inbound messages ----
+
+class InboundEmailOut(Schema):
+    id = fields.Integer()
+    message_id = fields.String()
+    mailbox_id = fields.Integer(allow_none=True)
+    source = fields.String()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    from_address = fields.String(allow_none=True)
+    subject = fields.String(allow_none=True)
+    size = fields.Integer()
+    ticket_id = fields.Integer(allow_none=True)
+    ticket_message_id = fields.Integer(allow_none=True)
+    attempts = fields.Integer()
+    received_at = fields.AwareDateTime()
+    processed_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReceivedOut(Schema):
+    id = fields.Integer()
+    message_id = fields.String()
+    status = fields.String()
+    duplicate = fields.Boolean()
+    # Set once the message was filed: at once for a duplicate or when jobs run inline,
+    # later (see GET /admin/inbound-emails/{id}) when a worker processes it.
+    ticket_id = fields.Integer(allow_none=True)
+    ticket_number = fields.String(allow_none=True)
+
+
+class InboundQuery(StrictSchema):
+    status = fields.Enum(InboundStatus, by_value=True)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+InboundPageOut = page_of(InboundEmailOut, "InboundEmailPageOut")
