@@ -16,6 +16,11 @@ def normalize_locale(value: str | None) -> str | None:
     return _ALIASES.get(value.strip().lower())
 
 
+def locale_for(language: str | None) -> str:
+    """The locale to write to someone in, from a stored language ('zh', 'en', 'zh_CN'…)."""
+    return "zh_CN" if (language or "").lower().startswith("zh") else "en"
+
+
 def select_locale() -> str:
     """?lang= wins, then the lang cookie, then the browser's Accept-Language."""
     chosen = normalize_locale(request.args.get("lang")) or \

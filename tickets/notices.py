@@ -11,14 +11,12 @@ from flask_babel import force_locale
 from service.auth.models import User
 from service.db_types import utcnow
 from service.extensions import db
+from service.i18n import locale_for
 from service.notify import mail
 from service.notify.services import unmailed
 from tickets.channels.email import outbound
 from tickets.models import ActorKind, Channel, Message, Ticket, Visibility
 from tickets.portal_links import portal_url
-
-_locale = outbound.locale_for
-
 
 def _mailable(contact) -> bool:
     return bool(contact.email) and not contact.email_bouncing
@@ -88,7 +86,7 @@ def mail_sla_digest(user_id: int) -> None:
     notices = unmailed(user_id, ("sla_warning", "sla_breached"))
     if not notices:
         return
-    with force_locale(_locale(user.locale)):
+    with force_locale(locale_for(user.locale)):
         subject = render_template("tickets/mail/sla_digest_subject.txt", count=len(notices))
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         body = render_template("tickets/mail/sla_digest.txt", user=user, zone=zone.key,

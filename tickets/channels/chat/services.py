@@ -23,6 +23,7 @@ from service import jobs
 from service.db_types import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
+from service.i18n import locale_for
 from tickets import conversation, intake, timeline
 from tickets.channels.chat.models import ChatMessageKey, ChatSession
 from tickets.models import (OPEN_STATUSES, ActorKind, Channel, Message, Status, Ticket,
@@ -82,7 +83,7 @@ def start_session(*, name: str, email: str, message: str, origin: str | None,
                     channel=Channel.CHAT.value, at=now, session_id=session.id,
                     origin=session.origin, page_url=page_url)
     db.session.commit()
-    with force_locale(_locale(language)):
+    with force_locale(locale_for(language)):
         notice = _("Thank you. Your conversation is ticket %(number)s; an agent will "
                    "answer here shortly.", number=format_number(ticket.id))
     messages = [result.message] if result.message is not None else []
@@ -159,7 +160,7 @@ def poll(session: ChatSession, after_id: int, now: datetime) -> PollResult:
     closed = session.closed_at is not None or ticket is None or ticket.status == Status.CLOSED
     messages = messages_after(session, after_id)
     notice = None
-    with force_locale(_locale(session.language)):
+    with force_locale(locale_for(session.language)):
         if closed:
             notice = _("This chat has ended. Start a new chat if you need more help.")
         elif handed_off:
@@ -280,7 +281,3 @@ def _replay(session_id: int, client_id: str, body_hash: str) -> Message | None:
 def _subject(message: str) -> str:
     line = next((line.strip() for line in message.splitlines() if line.strip()), "Chat")
     return line if len(line) <= _SUBJECT_MAX else line[:_SUBJECT_MAX - 1] + "…"
-
-
-def _locale(language: str | None) -> str:
-    return "zh_CN" if (language or "").startswith("zh") else "en"

@@ -24,6 +24,7 @@ from service.db_types import utcnow
 from service.directory import services as directory
 from service.errors import Conflict, DomainError
 from service.extensions import db
+from service.i18n import locale_for
 from tickets import attachments, intake, lifecycle, timeline
 from tickets.channels.email import threads
 from tickets.channels.email.mailboxes import our_addresses
@@ -254,7 +255,7 @@ def _body_text(text: str, parsed: ParsedEmail) -> str:
     text = text.strip()[:MAX_BODY_CHARS]
     if text:
         return text
-    with force_locale("zh_CN" if intake.guess_language(parsed.subject) == "zh" else "en"):
+    with force_locale(locale_for(intake.guess_language(parsed.subject))):
         return (_("(No text; see the attachments.)") if parsed.attachments
                 else _("(The message had no text.)"))
 

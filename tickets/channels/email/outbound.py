@@ -11,15 +11,11 @@ from flask_babel import force_locale
 
 from service.auth.models import User
 from service.extensions import db
+from service.i18n import locale_for
 from service.notify import mail
 from service.notify.models import OutboundMail
 from tickets.channels.email import identity, threads
 from tickets.models import Ticket
-
-
-def locale_for(language: str | None) -> str:
-    """The console/mail locale for a stored language code ('zh', 'en', 'zh_CN'…)."""
-    return "zh_CN" if (language or "").lower().startswith("zh") else "en"
 
 
 def send(ticket: Ticket, *, dedupe_key: str, to_address: str, template: str,

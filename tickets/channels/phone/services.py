@@ -35,6 +35,7 @@ from service.directory.models import Contact
 from service.directory.services import contacts_by_phone, find_or_create_contact_by_phone
 from service.errors import Forbidden, Unauthorized
 from service.extensions import db
+from service.i18n import locale_for
 from tickets import conversation, intake, lifecycle, sla, timeline
 from tickets.channels.phone.models import (CallDirection, CallEffect, CallLog, CallOutcome,
                                            CallSource)
@@ -332,7 +333,7 @@ def _duration(seconds: int) -> str:
 def _locale(language: str | None, number: str | None = None) -> str:
     """The customer's locale; a caller we know nothing about by their country code."""
     if language:
-        return "zh_CN" if language.startswith("zh") else "en"
+        return locale_for(language)
     return "zh_CN" if number and number.startswith("+86") else "en"
 
 
