@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -74,9 +74,18 @@ def send_mail(dedupe_key: str, to_address: str, subject: str, body: str, *,
     return mail
 
 
+def sender_address() -> str:
+    """The bare address we send from (MAIL_FROM without its display name), lower-cased."""
+    return parseaddr(current_app.config["MAIL_FROM"])[1].lower()
+
+
+def sender_domain() -> str:
+    """The domain of our sender address, which our Message-IDs use too."""
+    return sender_address().rpartition("@")[2] or "loopdesk.local"
+
+
 def _new_id() -> str:
-    domain = current_app.config["MAIL_FROM"].rpartition("@")[2].rstrip(">") or "loopdesk"
-    return make_msgid(domain=domain).strip("<>")
+    return make_msgid(domain=sender_domain()).strip("<>")
 
 
 def _claim(mail: OutboundMail) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from service.notify import mail
+
 _OURS = re.compile(r"^ld\.(\d{1,10})\.(c|u\d{1,10})\.([0-9a-f]{8,32})\.([0-9a-f]{20})@")
 
 
@@ -31,18 +33,12 @@ def _signature(ticket_id: int, recipient: str, nonce: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:20]
 
 
-def mail_domain() -> str:
-    """The domain of our Message-IDs: that of the address we send from."""
-    sender = current_app.config["MAIL_FROM"].rpartition("<")[2].rstrip(">").strip()
-    return sender.rpartition("@")[2].lower() or "loopdesk.local"
-
-
 def new_message_id(ticket_id: int, user_id: int | None = None) -> str:
     """A fresh Message-ID (without angle brackets) for a mail about a ticket."""
     recipient = f"u{user_id}" if user_id is not None else "c"
     nonce = secrets.token_hex(8)
     return (f"ld.{ticket_id}.{recipient}.{nonce}.{_signature(ticket_id, recipient, nonce)}"
-            f"@{mail_domain()}")
+            f"@{mail.sender_domain()}")
 
 
 def read(message_id: str) -> OurId | None:

@@ -7,12 +7,12 @@ import re
 import secrets
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service import crypto
 from service.cache import snapshot
+from service.notify import mail
 from service.errors import Conflict, InvalidInput, NotFound
 from service.extensions import db
 from service.validation import normalize_email
@@ -178,5 +178,4 @@ _addresses = snapshot("mailbox_addresses", _load_addresses, ttl=30, watch=(Mailb
 
 def our_addresses() -> frozenset[str]:
     """Every address we send from or receive at: mail from them is a loop, never a customer."""
-    sender = current_app.config["MAIL_FROM"].rpartition("<")[2].rstrip(">").strip().lower()
-    return _addresses() | {sender}
+    return _addresses() | {mail.sender_address()}
