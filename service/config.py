@@ -109,6 +109,9 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_BATCH": 50,  # messages per poll of one mailbox; the rest wait for the next
     "IMAP_TIMEOUT_SECONDS": 30,
     "CHAT_AGENT_WAIT_SECONDS": 180,
+    "CHAT_POLL_INTERVAL_SECONDS": 3,
+    # One open widget polls about 20 times a minute; room for a few visitors behind one NAT.
+    "CHAT_RATELIMIT_POLL": "120 per minute",
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "WEBHOOK_DISABLE_AFTER_FAILURES": 10,
 }

@@ -30,8 +30,6 @@ blueprint = Blueprint("chat_api", __name__)
 _session_in, _session_out = SessionIn(), SessionOut()
 _message_in, _message_out = ChatMessageIn(), ChatMessageOut()
 _poll_query, _poll_out = PollQuery(), PollOut()
-# One open widget polls about 20 times a minute; room for a few visitors behind one NAT.
-_POLL_LIMIT_DEFAULT = "120 per minute"
 _SESSION_AUTH = "Send this chat's token as 'Authorization: Bearer chat_…'."
 
 
@@ -111,8 +109,7 @@ def post_message(session_id: int):
 
 
 @blueprint.get("/chat/sessions/<id:session_id>/messages")
-@limiter.limit(lambda: current_app.config.get("CHAT_RATELIMIT_POLL", _POLL_LIMIT_DEFAULT),
-               methods=["GET"])
+@limiter.limit(lambda: current_app.config["CHAT_RATELIMIT_POLL"], methods=["GET"])
 @doc("New public messages of the chat after a message id (Authorization: Bearer <chat "
      "token>), and whether it went on by email", tags=["chat"], query=PollQuery,
      responses={200: PollOut}, public=True)
@@ -143,10 +140,12 @@ def present(message: Message) -> dict[str, Any]:
 
 
 def _session(session_id: int) -> ChatSession:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    credentials = request.authorization
+    token = (credentials.token or "").strip() if credentials is not None \
+        and credentials.type == "bearer" else ""
+    if not token:
         raise Unauthorized(_SESSION_AUTH)
-    return services.authenticate(session_id, token.strip(), utcnow())
+    return services.authenticate(session_id, token, utcnow())
 
 
 def _client_id(from_body: str | None) -> str | None:
@@ -165,8 +164,7 @@ def _client_id(from_body: str | None) -> str | None:
 
 
 def _poll_interval() -> int:
-    return int(current_app.config.get("CHAT_POLL_INTERVAL_SECONDS",
-                                      services.POLL_INTERVAL_SECONDS))
+    return int(current_app.config["CHAT_POLL_INTERVAL_SECONDS"])
 
 
 def _origin_of(url: str) -> str | None:

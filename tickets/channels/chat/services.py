@@ -32,7 +32,6 @@ from tickets.models import (OPEN_STATUSES, ActorKind, Channel, Message, Status, 
 TOKEN_PREFIX = "chat_"
 SESSION_TTL = timedelta(hours=24)  # after the visitor's last request
 PRESENCE_WINDOW = timedelta(seconds=60)  # a widget polls every few seconds while open
-POLL_INTERVAL_SECONDS = 3
 TRANSCRIPT_PAGE = 200
 _SUBJECT_MAX = 80
 _SESSION_GONE = "No such chat session, or it has expired."
