@@ -138,6 +138,12 @@ def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
     return IntakeResult(ticket, created=True, message=message)
 
 
+def subject_from(text: str, limit: int = 80) -> str:
+    """A subject for a request that came without one: its first non-empty line, shortened."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
 def guess_language(text: str) -> str:
     """'zh' when the text is written in Chinese characters, else 'en'."""
     han = sum(1 for char in text if "\u4e00" <= char <= "\u9fff")

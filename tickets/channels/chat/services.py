@@ -33,7 +33,6 @@ TOKEN_PREFIX = "chat_"
 SESSION_TTL = timedelta(hours=24)  # after the visitor's last request
 PRESENCE_WINDOW = timedelta(seconds=60)  # a widget polls every few seconds while open
 TRANSCRIPT_PAGE = 200
-_SUBJECT_MAX = 80
 _SESSION_GONE = "No such chat session, or it has expired."
 
 
@@ -65,7 +64,7 @@ def start_session(*, name: str, email: str, message: str, origin: str | None,
     """Open a chat: a new chat-channel ticket (no acknowledgement mail) and its session."""
     language = language or intake.guess_language(message)
     result = intake.submit(intake.IntakeRequest(
-        subject=_subject(message), description=message, customer_email=email,
+        subject=intake.subject_from(message), description=message, customer_email=email,
         customer_name=name, channel=Channel.CHAT, language=language, acknowledge=False),
         commit=False)  # the ticket and its session commit together, or neither
     ticket = result.ticket
@@ -275,8 +274,3 @@ def _replay(session_id: int, client_id: str, body_hash: str) -> Message | None:
         raise Conflict("This client_id was already used for a different message.")
     return db.session.scalar(select(Message).where(Message.id == key.message_id)
                              .options(joinedload(Message.author_contact)))
-
-
-def _subject(message: str) -> str:
-    line = next((line.strip() for line in message.splitlines() if line.strip()), "Chat")
-    return line if len(line) <= _SUBJECT_MAX else line[:_SUBJECT_MAX - 1] + "…"

@@ -202,7 +202,7 @@ def _reply(record: InboundEmail, parsed: ParsedEmail, ticket: Ticket,
 def _new_ticket(record: InboundEmail, parsed: ParsedEmail, now: datetime,
                 follow_up_of: Ticket | None = None) -> tuple[InboundStatus, str | None]:
     body = _body_text(parsed.text, parsed)
-    subject = parsed.subject[:SUBJECT_MAX].strip() or _no_subject(body)
+    subject = parsed.subject[:SUBJECT_MAX].strip() or intake.subject_from(body)
     result = intake.submit(intake.IntakeRequest(
         subject=subject, description=body, customer_email=parsed.from_address,
         customer_name=parsed.from_name, channel=Channel.EMAIL,
@@ -258,8 +258,3 @@ def _body_text(text: str, parsed: ParsedEmail) -> str:
     with force_locale(locale_for(intake.guess_language(parsed.subject))):
         return (_("(No text; see the attachments.)") if parsed.attachments
                 else _("(The message had no text.)"))
-
-
-def _no_subject(body: str) -> str:
-    first_line = next((line.strip() for line in body.splitlines() if line.strip()), "")
-    return first_line[:80] or "(no subject)"
