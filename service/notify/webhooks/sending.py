@@ -8,8 +8,6 @@ KB at most) and thrown away: nothing a receiver says is kept or shown.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import datetime
@@ -19,6 +17,7 @@ from typing import Any, Iterable
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
 from urllib3 import exceptions as http_errors
 
+from service.crypto import timestamped_signature
 from service.notify.webhooks import safety
 
 USER_AGENT = "Loopdesk-Webhooks/1"
@@ -29,12 +28,6 @@ def envelope(event_id: str, event: str, created_at: datetime, data: dict[str, An
     """The exact bytes POSTed (and signed) for an event."""
     return json.dumps({"id": event_id, "event": event, "created_at": created_at.isoformat(),
                        "data": data}, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Loopdesk-Signature value for a body sent at `timestamp`."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"sha256={digest.hexdigest()}"
 
 
 def send(url: str, secret: str, body: bytes, event: str, event_id: str, *,
@@ -48,7 +41,7 @@ def send(url: str, secret: str, body: bytes, event: str, event_id: str, *,
     headers = {"Host": target.host_header, "Content-Type": "application/json",
                "User-Agent": USER_AGENT, "X-Loopdesk-Event": event,
                "X-Loopdesk-Delivery": event_id, "X-Loopdesk-Timestamp": timestamp,
-               "X-Loopdesk-Signature": signature(secret, timestamp, body)}
+               "X-Loopdesk-Signature": timestamped_signature(secret, timestamp, body)}
     try:
         status = _post(target, body, headers, timeout)
     except http_errors.NewConnectionError:  # before the timeouts: it subclasses one

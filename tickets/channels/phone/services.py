@@ -16,7 +16,6 @@ A call shows in three places: a CallLog row (the facts), a Message in the conver
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.auth.models import User
+from service.crypto import timestamped_signature
 from service.directory.models import Contact
 from service.directory.services import contacts_by_phone, find_or_create_contact_by_phone
 from service.errors import Forbidden, Unauthorized
@@ -180,9 +180,8 @@ def verify_signature(secret: str, timestamp: str | None, signature: str | None, 
     scheme, _sep, given = signature.strip().partition("=")
     if scheme != "sha256" or not re.fullmatch(r"[0-9a-fA-F]{64}", given):
         raise Unauthorized("X-Loopdesk-Signature must be 'sha256=<hex>'.")
-    expected = hmac.new(secret.encode(), timestamp.strip().encode() + b"." + body,
-                        hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given.lower()):
+    expected = timestamped_signature(secret, timestamp.strip(), body)
+    if not hmac.compare_digest(expected, f"sha256={given.lower()}"):
         raise Unauthorized("The signature does not match the body.")
 
 
