@@ -87,3 +87,27 @@ def test_a_mail_claimed_by_another_job_is_not_sent_twice(smtp):
     db.session.commit()
     assert mail.send_mail("test:5", "e@example.com", "S", "B").status == "sent"
     assert len(smtp.envelopes) == 1
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_mail_goes_over_starttls_or_tls_with_a_checked_certificate(app, tmp_path, monkeypatch,
+                                                                   mode):
+    from tests.tls import self_signed_server_context
+
+    collector = Collector()
+    context = self_signed_server_context(tmp_path, "localhost")
+    options = ({"tls_context": context, "require_starttls": True} if mode == "starttls"
+               else {"ssl_context": context})
+    controller = Controller(collector, hostname="localhost", port=free_port(), **options)
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="localhost", MAIL_PORT=controller.port,
+                          MAIL_USE_TLS=mode == "starttls", MAIL_USE_SSL=mode == "tls")
+        with pytest.raises(OSError):  # an untrusted certificate is never accepted
+            mail.send_mail(f"tls:{mode}:1", "c@example.com", "Hello", "Body")
+        assert collector.envelopes == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        sent = mail.send_mail(f"tls:{mode}:1", "c@example.com", "Hello", "Body")
+        assert sent.status == "sent" and len(collector.envelopes) == 1
+    finally:
+        controller.stop()

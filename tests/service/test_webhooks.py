@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from service import events, jobs
 from service.crypto import decrypt
 from service.extensions import db
+from tests.tls import self_signed_server_context
 from service.notify.models import Notification
 from service.notify.webhooks import services
 from service.notify.webhooks.jobs import deliver_webhook
@@ -442,7 +443,7 @@ def test_a_closed_port_is_a_failed_attempt(app, client, auth, admin):
 def test_https_checks_the_certificate_of_the_host_at_the_pinned_address(
         app, client, auth, admin, tmp_path, monkeypatch):
     app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["localhost"]
-    with running_receiver(tls=_self_signed_context(tmp_path, "localhost")) as tls_receiver:
+    with running_receiver(tls=self_signed_server_context(tmp_path, "localhost")) as tls_receiver:
         created = _create(client, auth(admin), f"https://localhost:{tls_receiver.port}/hook")
         assert created.status_code == 201
         services.publish("ticket.created", {"id": 1})
@@ -458,32 +459,6 @@ def test_https_checks_the_certificate_of_the_host_at_the_pinned_address(
     assert request["headers"]["Host"] == f"localhost:{tls_receiver.port}"
     verify_signature(request, created.json["secret"])
     assert _deliveries(created.json["id"])[0].status == DeliveryStatus.DELIVERED
-
-
-def _self_signed_context(directory, host: str) -> ssl.SSLContext:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.now(UTC)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - timedelta(hours=1))
-                   .not_valid_after(now + timedelta(hours=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]),
-                                  critical=False)
-                   .sign(key, hashes.SHA256()))
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context
 
 
 def test_an_unreadable_secret_fails_the_attempt_instead_of_sending_unsigned(

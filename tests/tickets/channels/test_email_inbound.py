@@ -425,3 +425,18 @@ def test_admins_reprocess_failed_messages_but_not_filed_ones(client, mailbox, ma
     conflict = client.post(url.format(filed), headers=auth(admin))
     assert conflict.status_code == 409
     assert client.post(url.format(999999), headers=auth(admin)).status_code == 404
+
+
+def test_user_text_is_escaped_in_html_mail(client, mailbox, make_user, auth):
+    _, secret = mailbox
+    post(client, secret, mail(sender="x@customer.test", subject="<img src=x onerror=alert(1)>"))
+    ticket = only_ticket()
+    agent = make_user("agent")
+    reply = client.post(f"/api/v1/tickets/{ticket.id}/messages", headers=auth(agent),
+                        json={"body": "<script>alert(1)</script> fixed"})
+    assert reply.status_code == 201
+    sent = db.session.scalar(select(OutboundMail).where(
+        OutboundMail.dedupe_key == f"reply:message:{reply.json['id']}"))
+    assert "<script>" not in sent.body_html and "&lt;script&gt;" in sent.body_html
+    assert "<img" not in sent.body_html
+    assert "<script>alert(1)</script> fixed" in sent.body_text  # plain text stays as written
