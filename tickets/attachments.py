@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import filetype
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from service.extensions import db
 from tickets.models import Attachment, AttachmentBlob, Visibility
@@ -64,8 +65,11 @@ def store(ticket_id: int, message_id: int | None, filename: str | None, data: by
     digest = hashlib.sha256(data).hexdigest()
     if db.session.scalar(select(AttachmentBlob.sha256)
                          .where(AttachmentBlob.sha256 == digest)) is None:
-        db.session.add(AttachmentBlob(sha256=digest, size=len(data), data=data))
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(AttachmentBlob(sha256=digest, size=len(data), data=data))
+        except IntegrityError:
+            pass  # the same bytes were stored concurrently: one blob serves both
     attachment = Attachment(ticket_id=ticket_id, message_id=message_id, filename=name,
                             content_type=sniff_type(data, declared_type),
                             declared_type=(declared_type or "")[:100] or None,

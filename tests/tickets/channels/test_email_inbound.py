@@ -440,3 +440,16 @@ def test_user_text_is_escaped_in_html_mail(client, mailbox, make_user, auth):
     assert "<script>" not in sent.body_html and "&lt;script&gt;" in sent.body_html
     assert "<img" not in sent.body_html
     assert "<script>alert(1)</script> fixed" in sent.body_text  # plain text stays as written
+
+
+def test_the_same_bytes_are_stored_once_and_names_made_safe(app, make_ticket):
+    from tickets import attachments
+    from tickets.models import AttachmentBlob
+
+    first, second = make_ticket(), make_ticket()
+    a = attachments.store(first.id, None, "<script>.html", b"same bytes", "text/html")
+    b = attachments.store(second.id, None, "..\\..\\report.pdf.exe", b"same bytes", None)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AttachmentBlob)) == 1
+    assert (a.filename, a.content_type) == ("script_.html", "text/plain")
+    assert (b.filename, b.content_type) == ("report.pdf.exe", "application/octet-stream")
