@@ -35,9 +35,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    from service.auth.services import load_session_user
+    from service.auth.sessions import session_user
 
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(session_user)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # sessions are ours: see service.auth.sessions
     from service.i18n import init_i18n
 
     init_i18n(app, babel)
@@ -92,6 +94,26 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
     app.register_blueprint(chat_views)
+    for console_blueprint in _console_blueprints():
+        app.register_blueprint(console_blueprint)
+
+
+def _console_blueprints() -> list:
+    """The staff console's pages, by domain."""
+    from service.auth.views import blueprint as auth_views
+    from service.console.admin_people import blueprint as admin_people
+    from service.console.admin_system import blueprint as admin_system
+    from service.console.dashboard import blueprint as dashboard
+    from service.console.views import blueprint as console
+    from service.directory.views import blueprint as customers
+    from tickets.console.admin_routing import blueprint as admin_routing
+    from tickets.console.admin_sla import blueprint as admin_sla
+    from tickets.console.macros import blueprint as macros
+    from tickets.console.queues import blueprint as queues
+    from tickets.console.ticket_page import blueprint as ticket_page
+
+    return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
+            admin_people, admin_system, admin_sla, admin_routing]
 
 
 def _register_cli(app: Flask) -> None:

@@ -100,6 +100,14 @@ DEFAULTS: dict[str, Any] = {
     # werkzeug's scrypt (a memory-hard KDF); tests use a cheaper method to stay fast.
     "PASSWORD_HASH_METHOD": "scrypt",
     "PORTAL_LINK_MAX_AGE_DAYS": 90,
+    # Console sessions end after this long without a request, and in any case after
+    # CONSOLE_SESSION_MAX_HOURS; a password-reset link is good for PASSWORD_RESET_MINUTES.
+    "CONSOLE_IDLE_MINUTES": 240,
+    "CONSOLE_SESSION_MAX_HOURS": 12,
+    "PASSWORD_RESET_MINUTES": 60,
+    # Failed sign-ins allowed per account and per client address before a wait.
+    "RATELIMIT_LOGIN_ACCOUNT": "5 per 15 minutes",
+    "RATELIMIT_LOGIN_CLIENT": "20 per 15 minutes",
     "ACK_RATE_LIMIT_PER_HOUR": 10,
     "SLA_SWEEP_BATCH": 1000,
     # Channels. Attachments over the limit are not stored (the message and its raw

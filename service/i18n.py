@@ -22,9 +22,14 @@ def locale_for(language: str | None) -> str:
 
 
 def select_locale() -> str:
-    """?lang= wins, then the lang cookie, then the browser's Accept-Language."""
-    chosen = normalize_locale(request.args.get("lang")) or \
-        normalize_locale(request.cookies.get("lang"))
+    """?lang= wins, then a signed-in staff user's profile, then the lang cookie, then the
+    browser's Accept-Language."""
+    from flask_login import current_user
+
+    chosen = normalize_locale(request.args.get("lang"))
+    if not chosen and current_user.is_authenticated:
+        chosen = normalize_locale(current_user.locale)
+    chosen = chosen or normalize_locale(request.cookies.get("lang"))
     if chosen:
         g.chosen_locale = chosen
         return chosen

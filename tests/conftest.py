@@ -250,3 +250,27 @@ def make_ticket(active_app):
         return intake.submit(intake.IntakeRequest(**fields)).ticket
 
     return factory
+
+
+@pytest.fixture
+def console_login(active_app):
+    """console_login(client, user) → that test client signed in to the console as user.
+
+    Starts a real staff session (as the sign-in page does) without going through the
+    form, so page tests need not repeat the sign-in.
+    """
+    import time
+
+    from service.auth.sessions import SEEN_KEY, SESSION_KEY, start_session
+
+    def sign_in(client, user):
+        raw = start_session(user, ip="127.0.0.1", user_agent="pytest")
+        db.session.commit()
+        with client.session_transaction() as session:
+            session[SESSION_KEY] = raw
+            session[SEEN_KEY] = int(time.time())
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return sign_in

@@ -24,19 +24,28 @@ _NUMBER = re.compile(r"^\s*T-?(\d{1,10})\s*$", re.IGNORECASE)
 
 
 def visible_to(user: User):
-    """SQL condition: tickets this staff user may see (others answer 404)."""
+    """SQL condition: tickets this staff user may see (others answer 404).
+
+    Admins see every ticket. Agents, leads and department members see their teams'
+    tickets, the ones assigned to them and the ones they opened; agents and leads also
+    see tickets no team holds yet. Sales see their accounts' tickets; an integration
+    sees only the tickets it opened.
+    """
     if can(user, Permission.TICKET_VIEW_ALL):
         return true()
     own = Ticket.created_by_id == user.id
     if user.role == Role.PARTNER:
-        return own  # an integration sees the tickets it opened, nothing else
-    if user.role == Role.DEPARTMENT:
-        return own | Ticket.team_id.in_(select(team_members.c.team_id)
-                                        .where(team_members.c.user_id == user.id))
+        return own
     if user.role == Role.SALES:
         return own | Ticket.account_id.in_(select(Account.id)
                                            .where(Account.sales_owner_id == user.id))
-    return false()
+    if user.role not in (Role.AGENT, Role.LEAD, Role.DEPARTMENT):
+        return false()
+    teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+    condition = own | (Ticket.assignee_id == user.id) | Ticket.team_id.in_(teams)
+    if user.role != Role.DEPARTMENT:
+        condition = condition | Ticket.team_id.is_(None)
+    return condition
 
 
 def _with_relations(query: Select) -> Select:

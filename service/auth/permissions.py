@@ -16,6 +16,19 @@ class Permission(enum.StrEnum):
     TICKET_NOTE = "ticket.note"
     # Internal notes and the timeline: every staff role, never an integration partner.
     TICKET_VIEW_INTERNAL = "ticket.view_internal"
+    # Reassign a ticket to another agent or team (anyone may take one for themselves).
+    TICKET_ASSIGN = "ticket.assign"
+    # Relax a ticket's SLA: lower its priority (always with a reason).
+    SLA_OVERRIDE = "sla.override"
+    CONSOLE = "console"  # sign in to the staff console
+    DASHBOARD = "dashboard"
+    CUSTOMER_VIEW = "customer.view"
+    CUSTOMER_EDIT = "customer.edit"  # tier, owners, products, domains
+    CANNED_SHARED = "canned.shared"  # shared and team canned responses
+    AGENT_MANAGE = "agent.manage"  # others' availability and capacity
+    ADMIN_USERS = "admin.users"  # users, roles, teams, leads, skills
+    ADMIN_SLA = "admin.sla"  # SLA policies and business calendars
+    ADMIN_ROUTING = "admin.routing"
     ADMIN_JOBS = "admin.jobs"
     ADMIN_MAIL = "admin.mail"  # inbound records, the outbound log (dev mailbox)
     ADMIN_MAILBOXES = "admin.mailboxes"  # mailboxes, their secrets and IMAP settings
@@ -24,17 +37,29 @@ class Permission(enum.StrEnum):
 
 _ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
 _SUPPORT = {Role.ADMIN, Role.LEAD, Role.AGENT}
+_MANAGERS = {Role.ADMIN, Role.LEAD}
 
 ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     # Partners (integration tokens) create tickets and read only their own (visible_to).
     Permission.TICKET_CREATE: _SUPPORT | {Role.SALES, Role.PARTNER},
     Permission.TICKET_SET_PRIORITY: _SUPPORT,
-    # Others see only the tickets of their own team (department) or accounts (sales).
-    Permission.TICKET_VIEW_ALL: _SUPPORT,
+    # Every ticket, whatever its team; others see their teams' (see tickets.services).
+    Permission.TICKET_VIEW_ALL: {Role.ADMIN},
     Permission.TICKET_UPDATE: _SUPPORT,
     Permission.TICKET_REPLY: _SUPPORT,
     Permission.TICKET_NOTE: _ALL_STAFF,
     Permission.TICKET_VIEW_INTERNAL: _ALL_STAFF,
+    Permission.TICKET_ASSIGN: _MANAGERS,
+    Permission.SLA_OVERRIDE: _MANAGERS,
+    Permission.CONSOLE: _ALL_STAFF,
+    Permission.DASHBOARD: _MANAGERS,
+    Permission.CUSTOMER_VIEW: _SUPPORT | {Role.SALES},
+    Permission.CUSTOMER_EDIT: _MANAGERS,
+    Permission.CANNED_SHARED: _MANAGERS,
+    Permission.AGENT_MANAGE: _MANAGERS,
+    Permission.ADMIN_USERS: {Role.ADMIN},
+    Permission.ADMIN_SLA: _MANAGERS,
+    Permission.ADMIN_ROUTING: _MANAGERS,
     Permission.ADMIN_JOBS: {Role.ADMIN},
     Permission.ADMIN_MAIL: {Role.ADMIN},
     Permission.ADMIN_MAILBOXES: {Role.ADMIN},

@@ -90,11 +90,3 @@ def user_for_token(raw: str) -> User | None:
     if not token.user.is_active:
         return None
     return token.user
-
-
-def load_session_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the active user behind a console session."""
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None

@@ -350,7 +350,7 @@ def test_the_api_shows_the_stripped_reply_its_original_and_its_files(client, mai
     _, secret = mailbox
     post(client, secret, fixture("inline_image_pdf"))
     ticket = only_ticket()
-    agent = make_user("agent")
+    agent = make_user("admin")
     page = client.get(f"/api/v1/tickets/{ticket.id}/messages", headers=auth(agent)).json
     [first] = page["items"]
     assert {file["content_type"] for file in first["attachments"]} >= {"application/pdf"}
@@ -431,7 +431,7 @@ def test_user_text_is_escaped_in_html_mail(client, mailbox, make_user, auth):
     _, secret = mailbox
     post(client, secret, mail(sender="x@customer.test", subject="<img src=x onerror=alert(1)>"))
     ticket = only_ticket()
-    agent = make_user("agent")
+    agent = make_user("admin")
     reply = client.post(f"/api/v1/tickets/{ticket.id}/messages", headers=auth(agent),
                         json={"body": "<script>alert(1)</script> fixed"})
     assert reply.status_code == 201

@@ -1,0 +1,1 @@
+"""The staff console's shell: access checks, navigation and the page layout."""

@@ -1,0 +1,1 @@
+"""The staff console pages of the tickets domain."""
