@@ -257,20 +257,30 @@ def console_login(active_app):
     """console_login(client, user) → that test client signed in to the console as user.
 
     Starts a real staff session (as the sign-in page does) without going through the
-    form, so page tests need not repeat the sign-in.
+    form, so page tests need not repeat the sign-in. The client gets `csrf_token`, a
+    valid token for its forms: post `data={"csrf_token": client.csrf_token, ...}`.
     """
+    import secrets
     import time
+
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
 
     from service.auth.sessions import SEEN_KEY, SESSION_KEY, start_session
 
     def sign_in(client, user):
         raw = start_session(user, ip="127.0.0.1", user_agent="pytest")
         db.session.commit()
+        csrf_raw = secrets.token_hex(20)
         with client.session_transaction() as session:
             session[SESSION_KEY] = raw
             session[SEEN_KEY] = int(time.time())
             session["_user_id"] = str(user.id)
             session["_fresh"] = True
+            session["csrf_token"] = csrf_raw
+        # What Flask-WTF's generate_csrf() would put in a form for this session.
+        client.csrf_token = URLSafeTimedSerializer(
+            current_app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(csrf_raw)
         return client
 
     return sign_in

@@ -46,6 +46,7 @@ class Channel(enum.StrEnum):
     CHAT = "chat"
     PHONE = "phone"
     API = "api"
+    WALK_IN = "walk_in"  # the customer came to the counter; staff opened the ticket
 
 
 class SlaState(enum.StrEnum):

@@ -37,3 +37,16 @@ def test_a_disabled_user_is_signed_out(client, make_user, console_login):
     agent.is_active = False
     db.session.commit()
     assert "/console/login" in client.get("/console/").headers["Location"]
+
+
+def test_the_csrf_token_of_console_login_is_accepted(app, client, make_user, console_login):
+    from flask_wtf.csrf import validate_csrf
+
+    console_login(client, make_user("agent"))
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+    with app.test_request_context():
+        from flask import session
+
+        session["csrf_token"] = raw
+        validate_csrf(client.csrf_token)  # raises when invalid
