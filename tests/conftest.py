@@ -32,6 +32,15 @@ BASE_CONFIG = {
 }
 
 
+def pytest_report_header(config) -> str:
+    """Say plainly, at the top of every run, whether the browser tests will run."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if os.path.exists(chromium):
+        return f"browser tests: Chromium at {chromium}"
+    return ("browser tests: SKIPPED, Chromium not found (install Debian's chromium; "
+            "REQUIRE_BROWSER=1 turns this into a failure)")
+
+
 def unavailable(what: str, error: Exception) -> None:
     """Skip a test whose service is down, or fail it when CI requires services."""
     message = f"{what} unavailable: {error}"
