@@ -72,6 +72,12 @@ def _wants_problem() -> bool:
         "application/json", "application/problem+json"}
 
 
+def _error_page(status: int, title: str, detail: str):
+    # Console pages keep the console's layout (navigation, language) around the error.
+    template = "console/error.html" if request.path.startswith("/console") else "error.html"
+    return render_template(template, status=status, title=title, detail=detail), status
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain, validation and HTTP errors to problem+json (API) or HTML pages."""
 
@@ -81,8 +87,7 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_problem():
             return problem(error.status, error.title, error.detail, slug=error.slug,
                            errors=error.errors, headers=headers)
-        return render_template("error.html", status=error.status, title=error.title,
-                               detail=error.detail), error.status
+        return _error_page(error.status, error.title, error.detail)
 
     @app.errorhandler(ValidationError)
     def _validation(error: ValidationError):
@@ -100,13 +105,15 @@ def register_error_handlers(app: Flask) -> None:
                 if retry:
                     headers["Retry-After"] = retry
             return problem(error.code or 500, error.name, error.description, headers=headers)
-        return render_template("error.html", status=error.code, title=error.name,
-                               detail=error.description), error.code
+        return _error_page(error.code or 500, error.name, error.description)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_problem():
             return problem(500, "Internal error", "Something went wrong on our side.")
-        return render_template("error.html", status=500, title="Internal error",
-                               detail=""), 500
+        try:
+            return _error_page(500, "Internal error", "")
+        except Exception:  # the layout itself failed (e.g. the database is down)
+            return render_template("error.html", status=500, title="Internal error",
+                                   detail=""), 500
