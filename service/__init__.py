@@ -17,6 +17,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder="static",
                 template_folder="templates")
+    from service.auth.cookies import TLSAwareSessionInterface
+    app.session_interface = TLSAwareSessionInterface()  # Secure cookie whenever over TLS
     app.config.update(config_module.DEFAULTS)
     app.config.update(config_module.from_environment(ROOT))
     app.config["MIGRATIONS_DIR"] = str(ROOT / "migrations")

@@ -70,12 +70,28 @@ def app_config() -> dict:
     return {}
 
 
+def _fresh_g_per_request(application) -> None:
+    """Give each request a fresh flask.g, as production does.
+
+    The app fixtures keep one app context open for the whole test, so without this flask.g
+    (Flask-Login's loaded user, Flask-WTF's token, Babel's locale) would outlive a request
+    and a second client would see the first one's user.
+    """
+    from flask import g, request_started
+
+    def clear(_sender, **_extra):
+        g.__dict__.clear()
+
+    request_started.connect(clear, application, weak=False)
+
+
 @pytest.fixture
 def app(sqlite_template, tmp_path, app_config):
     path = tmp_path / "loopdesk.db"
     shutil.copy(sqlite_template, path)
     application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
                               **app_config})
+    _fresh_g_per_request(application)
     with application.app_context():
         yield application
         db.session.remove()
@@ -134,6 +150,7 @@ def truncate_all(app) -> None:
 @pytest.fixture
 def pg_app(pg_database):
     application = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": pg_database})
+    _fresh_g_per_request(application)
     with application.app_context():
         truncate_all(application)
         yield application

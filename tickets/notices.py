@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from service.auth import prefs
 from service.auth.models import User
 from service.db_types import utcnow
 from service.extensions import db
@@ -71,7 +72,7 @@ def notify_assignee(message_id: int) -> None:
         return
     ticket = message.ticket
     agent = ticket.assignee
-    if agent is None or not agent.is_active:
+    if agent is None or not agent.is_active or not prefs.wants(agent, "customer_replied"):
         return
     outbound.send(ticket, dedupe_key=f"notice:message:{message.id}:user:{agent.id}",
                   to_address=agent.email, template="agent_notice", language=agent.locale,
@@ -85,6 +86,14 @@ def mail_sla_digest(user_id: int) -> None:
         return
     notices = unmailed(user_id, ("sla_warning", "sla_breached"))
     if not notices:
+        return
+    if not prefs.wants(user, "sla_alerts"):
+        # Settled without mail (they stay in the console), so turning alerts back on
+        # later does not mail a backlog of stale warnings.
+        now = utcnow()
+        for notice in notices:
+            notice.emailed_at = now
+        db.session.commit()
         return
     with force_locale(locale_for(user.locale)):
         subject = render_template("tickets/mail/sla_digest_subject.txt", count=len(notices))

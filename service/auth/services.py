@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -13,10 +15,13 @@ from service.auth.models import ApiToken, Role, User
 from service.db_types import utcnow
 from service.errors import Conflict, InvalidInput
 from service.extensions import db
-from service.validation import normalize_email
+from service.i18n import SUPPORTED
+from service.validation import normalize_email, strip_controls
 
 TOKEN_PREFIX = "ld_"
 MIN_PASSWORD_LENGTH = 8
+# Long enough for any passphrase; bounds the work one request can ask the hash to do.
+MAX_PASSWORD_LENGTH = 1024
 # Checked against when the email is unknown, so both answers take the same time.
 _DUMMY_HASH = generate_password_hash("loopdesk-dummy-password")
 
@@ -59,6 +64,50 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
     return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether the password is the user's (same cost when the user has none)."""
+    if not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def set_password(user: User, password: str) -> None:
+    """Give the user a new password, hashed; ending their sessions is the caller's call."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(errors={"password": [
+            f"Must be at least {MIN_PASSWORD_LENGTH} characters."]})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(errors={"password": [
+            f"Must be at most {MAX_PASSWORD_LENGTH} characters."]})
+    user.password_hash = _hash(password)
+
+
+# Not places: "localtime" is the server's own setting and "Factory" a tzdata placeholder.
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
+@lru_cache(maxsize=1)
+def valid_timezones() -> tuple[str, ...]:
+    """The IANA zones a user may choose, sorted."""
+    return tuple(sorted(zoneinfo.available_timezones() - _NOT_ZONES))
+
+
+def update_profile(user: User, *, name: str, locale: str, timezone: str | None) -> None:
+    """Change what a user may change about themselves: name, language and time zone."""
+    errors: dict[str, list[str]] = {}
+    clean_name = strip_controls(name or "").strip()
+    if not clean_name or len(clean_name) > 120:
+        errors["name"] = ["Must be 1 to 120 characters."]
+    if locale not in SUPPORTED:
+        errors["locale"] = [f"Must be one of: {', '.join(SUPPORTED)}."]
+    if timezone is not None and timezone not in valid_timezones():
+        errors["timezone"] = ["Not a known time zone."]
+    if errors:
+        raise InvalidInput(errors=errors)
+    user.name, user.locale, user.timezone = clean_name, locale, timezone
 
 
 def hash_token(raw: str) -> str:

@@ -10,7 +10,7 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, g, session
 from sqlalchemy import select, update
 
 from service.auth.models import StaffSession, User
@@ -42,12 +42,14 @@ def sign_in(user: User, *, ip: str | None, user_agent: str | None) -> None:
     from flask_login import login_user
 
     raw = start_session(user, ip=ip, user_agent=user_agent)
+    _end_cookie_session()  # signing in over another sign-in replaces it everywhere
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
     session[SESSION_KEY] = raw
     session[SEEN_KEY] = int(time.time())
+    _forget_csrf_token()
     login_user(user)
 
 
@@ -55,14 +57,31 @@ def sign_out() -> None:
     """End the current session everywhere its cookie may have been copied to."""
     from flask_login import logout_user
 
-    raw = session.get(SESSION_KEY)
-    if isinstance(raw, str):
-        db.session.execute(update(StaffSession)
-                           .where(StaffSession.token_hash == _hash(raw),
-                                  StaffSession.ended_at.is_(None))
-                           .values(ended_at=utcnow()))
+    _end_cookie_session()
     logout_user()
     session.clear()
+    _forget_csrf_token()
+
+
+def _forget_csrf_token() -> None:
+    # Flask-WTF caches this request's token in g; it was made from the cleared session.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def _end_cookie_session() -> None:
+    """End the row of the session the current cookie names, if any."""
+    current = current_session_hash()
+    if current is not None:
+        db.session.execute(update(StaffSession)
+                           .where(StaffSession.token_hash == current,
+                                  StaffSession.ended_at.is_(None))
+                           .values(ended_at=utcnow()))
+
+
+def current_session_hash() -> str | None:
+    """The stored hash of the session id in this request's cookie, if there is one."""
+    raw = session.get(SESSION_KEY)
+    return _hash(raw) if isinstance(raw, str) else None
 
 
 def end_all_sessions(user_id: int) -> int:
@@ -72,6 +91,47 @@ def end_all_sessions(user_id: int) -> int:
                                        StaffSession.ended_at.is_(None))
                                 .values(ended_at=utcnow()))
     return result.rowcount or 0
+
+
+def end_other_sessions(user_id: int) -> int:
+    """End every open session of the user but this request's; returns how many."""
+    condition = [StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)]
+    current = current_session_hash()
+    if current is not None:
+        condition.append(StaffSession.token_hash != current)
+    result = db.session.execute(update(StaffSession).where(*condition)
+                                .values(ended_at=utcnow()))
+    return result.rowcount or 0
+
+
+def open_sessions(user_id: int, limit: int = 50) -> list[StaffSession]:
+    """The user's sessions that are neither ended nor past their lifetime, newest first.
+
+    A session idle past CONSOLE_IDLE_MINUTES is listed until its lifetime ends: only its
+    cookie knows when it was last used.
+    """
+    return list(db.session.scalars(
+        select(StaffSession)
+        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None),
+               StaffSession.expires_at > utcnow())
+        .order_by(StaffSession.created_at.desc(), StaffSession.id.desc()).limit(limit)))
+
+
+# First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+             ("FxiOS/", "Firefox"), ("CriOS/", "Chrome"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"),
+            ("iPad", "iPadOS"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"),
+            ("Linux", "Linux"))
+
+
+def describe_user_agent(user_agent: str | None) -> tuple[str | None, str | None]:
+    """(browser, operating system) recognised in a User-Agent header, each None if unknown."""
+    text = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in text), None)
+    system = next((name for marker, name in _SYSTEMS if marker in text), None)
+    return browser, system
 
 
 def session_user(user_id: str) -> User | None:
