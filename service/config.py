@@ -105,6 +105,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSOLE_IDLE_MINUTES": 240,
     "CONSOLE_SESSION_MAX_HOURS": 12,
     "PASSWORD_RESET_MINUTES": 60,
+    # Redis down must not turn every rate-limited route into a 500: count in memory meanwhile.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     # Failed sign-ins allowed per account and per client address before a wait.
     "RATELIMIT_LOGIN_ACCOUNT": "5 per 15 minutes",
     "RATELIMIT_LOGIN_CLIENT": "20 per 15 minutes",

@@ -30,6 +30,14 @@ def send_assignee_notice(message_id: int) -> None:
 
 
 @job(queue="mail")
+def send_assignment_notice(ticket_id: int, user_id: int) -> None:
+    """Tell an agent by mail that a ticket was assigned to them."""
+    from tickets.notices import notify_assigned
+
+    notify_assigned(ticket_id, user_id)
+
+
+@job(queue="mail")
 def send_sla_digest(user_id: int) -> None:
     """Mail a staff member their pending SLA warnings and escalations in one message."""
     from tickets.notices import mail_sla_digest

@@ -20,3 +20,12 @@ def _mail_the_other_side(ticket_id: int, *, message_id: int, visibility: str,
         jobs.enqueue(ticket_jobs.send_staff_reply, message_id)
     elif author_kind == "customer":
         jobs.enqueue(ticket_jobs.send_assignee_notice, message_id)
+
+
+@events.ticket_assigned.connect
+def _tell_the_new_assignee(ticket_id: int, *, assignee_id: int, actor_id: int | None = None,
+                           **_data) -> None:
+    from tickets import jobs as ticket_jobs
+
+    if assignee_id != actor_id:  # nobody needs mail about a ticket they took themselves
+        jobs.enqueue(ticket_jobs.send_assignment_notice, ticket_id, assignee_id)

@@ -79,6 +79,31 @@ def notify_assignee(message_id: int) -> None:
                   recipient=agent, message=message, contact=ticket.contact, agent=agent)
 
 
+def notify_assigned(ticket_id: int, user_id: int) -> None:
+    """Tell an agent a ticket is theirs now, unless it moved on or they opted out."""
+    from sqlalchemy import select
+
+    from tickets.models import TicketEvent
+
+    ticket = db.session.get(Ticket, ticket_id)
+    user = db.session.get(User, user_id)
+    if (ticket is None or user is None or ticket.assignee_id != user_id or not user.is_active
+            or not prefs.wants(user, "ticket_assigned")):
+        return
+    # One mail per assignment: a retried job finds the same latest "assigned" event.
+    event_id = db.session.scalar(select(TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "assigned")
+        .order_by(TicketEvent.id.desc()).limit(1))
+    link = current_app.config["BASE_URL"] + f"/console/tickets/{ticket.id}"
+    with force_locale(locale_for(user.locale)):
+        subject = render_template("tickets/mail/assigned_subject.txt", ticket=ticket)
+        body = render_template("tickets/mail/assigned.txt", user=user, ticket=ticket,
+                               link=link)
+    mail.send_mail(f"assigned:ticket:{ticket.id}:event:{event_id}:user:{user.id}",
+                   user.email, subject.strip(), body)
+    db.session.commit()
+
+
 def mail_sla_digest(user_id: int) -> None:
     """Mail one digest of a user's unmailed SLA notifications, then mark them mailed."""
     user = db.session.get(User, user_id)

@@ -101,16 +101,44 @@ def choose_agent(ticket: Ticket) -> User | None:
     dedicated_id = _dedicated_agent_id(ticket)
     if ticket.team_id is None and dedicated_id is None:
         return None
-    member_ids = select(team_members.c.user_id).where(team_members.c.team_id == ticket.team_id)
-    candidates = select(User).where(
-        User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES),
-        (User.id.in_(member_ids)) | (User.id == dedicated_id),
-    ).order_by(User.id).with_for_update(of=User, key_share=True)
+    query = _candidate_query(ticket.team_id, dedicated_id).with_for_update(of=User,
+                                                                           key_share=True)
     with db.session.no_autoflush:  # a new ticket is inserted later, already assigned
-        agents = list(db.session.scalars(candidates.execution_options(populate_existing=True)))
+        agents = list(db.session.scalars(query.execution_options(populate_existing=True)))
         if not agents:
             return None
-        return _pick(agents, ticket, dedicated_id)
+        return best_candidate(assess_candidates(agents, ticket.required_skills or [],
+                                                dedicated_id))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent who could take a ticket, and what stands in the way if they cannot."""
+    agent: User
+    is_dedicated: bool
+    available: bool
+    under_capacity: bool
+    missing_skills: tuple[str, ...]
+
+    @property
+    def eligible(self) -> bool:
+        return self.available and self.under_capacity and not self.missing_skills
+
+
+def preview_candidates(team_id: int | None, required_skills: list[str],
+                       dedicated_id: int | None) -> list[Candidate]:
+    """The candidates as assignment would judge them now, read without locks (dry runs)."""
+    if team_id is None and dedicated_id is None:
+        return []
+    agents = list(db.session.scalars(_candidate_query(team_id, dedicated_id)))
+    return assess_candidates(agents, required_skills, dedicated_id)
+
+
+def _candidate_query(team_id: int | None, dedicated_id: int | None):
+    return select(User).where(
+        User.is_active.is_(True), User.role.in_(ASSIGNABLE_ROLES),
+        (User.id.in_(member_ids_of(team_id))) | (User.id == dedicated_id),
+    ).order_by(User.id)
 
 
 def _dedicated_agent_id(ticket: Ticket) -> int | None:
@@ -120,34 +148,44 @@ def _dedicated_agent_id(ticket: Ticket) -> int | None:
     return account.dedicated_agent_id if account is not None else None
 
 
-def _pick(agents: list[User], ticket: Ticket, dedicated_id: int | None) -> User | None:
-    ids = [agent.id for agent in agents]
-    required = set(ticket.required_skills or [])
+def assess_candidates(agents: list[User], required_skills: list[str],
+                      dedicated_id: int | None) -> list[Candidate]:
+    """Judge each candidate agent: availability, capacity and the skills the ticket needs."""
+    required = set(required_skills)
     skills: dict[int, set[str]] = {}
-    if required:
+    if required and agents:
         for user_id, name in db.session.execute(
                 select(user_skills.c.user_id, Skill.name)
                 .join(Skill, Skill.id == user_skills.c.skill_id)
-                .where(user_skills.c.user_id.in_(ids))):
+                .where(user_skills.c.user_id.in_([agent.id for agent in agents]))):
             skills.setdefault(user_id, set()).add(name)
+    return [Candidate(agent=agent, is_dedicated=agent.id == dedicated_id,
+                      available=agent.availability == Availability.AVAILABLE,
+                      under_capacity=agent.open_tickets < agent.max_open_tickets,
+                      missing_skills=tuple(sorted(required - skills.get(agent.id, set()))))
+            for agent in agents]
 
-    def eligible(agent: User) -> bool:
-        return (agent.availability == Availability.AVAILABLE
-                and agent.open_tickets < agent.max_open_tickets
-                and required <= skills.get(agent.id, set()))
 
-    pool = [agent for agent in agents if eligible(agent)]
-    for agent in pool:
-        if agent.id == dedicated_id:
-            return agent
-    if ticket.team_id is not None and dedicated_id is not None:
-        team_ids = set(db.session.scalars(member_ids_of(ticket.team_id)))
-        pool = [agent for agent in pool if agent.id in team_ids]
-    if not pool:
-        return None
-    epoch = datetime.min.replace(tzinfo=UTC)
-    return min(pool, key=lambda agent: (agent.open_tickets, agent.open_load,
-                                        agent.last_assigned_at or epoch, agent.id))
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+def ranking(candidate: Candidate) -> tuple:
+    """Sort key among eligible agents: fewest open tickets, lightest load, longest idle."""
+    agent = candidate.agent
+    return (agent.open_tickets, agent.open_load, agent.last_assigned_at or _EPOCH, agent.id)
+
+
+def best_candidate(candidates: list[Candidate]) -> User | None:
+    """The VIP account's dedicated agent when eligible, else the best-ranked eligible one.
+
+    Every candidate but the dedicated agent is a member of the ticket's team (that is how
+    candidates are selected), so the ranking needs no further team check.
+    """
+    pool = [candidate for candidate in candidates if candidate.eligible]
+    for candidate in pool:
+        if candidate.is_dedicated:
+            return candidate.agent
+    return min(pool, key=ranking).agent if pool else None
 
 
 def member_ids_of(team_id: int):
@@ -162,7 +200,8 @@ def set_assignee(ticket: Ticket, agent: User | None, now: datetime, *, actor: Us
 
     apply_assignee(ticket, agent, now, actor=actor, reason=reason)
     if agent is not None:
-        events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
+        events.ticket_assigned.send(ticket.id, assignee_id=agent.id,
+                                    actor_id=actor.id if actor else None)
 
 
 def apply_assignee(ticket: Ticket, agent: User | None, now: datetime, *, actor: User | None,
