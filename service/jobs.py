@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sqlalchemy import JSON, Integer, String, Text, event, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from service.db_types import UTCDateTime
+from service.errors import DomainError, NotFound
 from service.extensions import db
 
 log = logging.getLogger(__name__)
@@ -244,6 +246,154 @@ def outbox_depth() -> int:
 
     return db.session.scalar(select(sql_func.count()).select_from(JobOutbox)
                              .where(JobOutbox.status == "pending")) or 0
+
+
+# ---- failed jobs for admins: details, retry, discard (RQ's failed registry or the outbox) ----
+
+_OUTBOX_JOB_ID = re.compile(r"outbox-([0-9]{1,10})")
+_RQ_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # RQ's own rule for job ids, bounded
+
+
+class QueueUnavailable(DomainError):
+    """Redis did not answer, so RQ's failed jobs cannot be read or changed right now."""
+
+    status, title, slug = 503, "Queue unavailable", "queue-unavailable"
+
+
+@dataclass(frozen=True)
+class FailedJobsOverview:
+    """What the admins' failed-jobs page shows."""
+
+    items: list[dict[str, Any]]  # failed_jobs() items, each with "attempts" (None: unknown)
+    outbox_pending: int
+    redis_error: str | None  # set when Redis did not answer: RQ's failed jobs are missing
+
+
+def failed_jobs_overview(app: Flask, limit: int = 100) -> FailedJobsOverview:
+    """Failed jobs with their attempts and the outbox depth; Redis being down is reported."""
+    from redis.exceptions import RedisError
+
+    redis_error = None
+    try:
+        items = failed_jobs(app, limit)
+        attempts = _attempts(app, items)
+    except RedisError as error:
+        log.warning("failed jobs: redis unavailable: %s", error)
+        redis_error = repr(error)
+        items = [_outbox_item(row) for row in db.session.scalars(
+            select(JobOutbox).where(JobOutbox.status == "failed")
+            .order_by(JobOutbox.id.desc()).limit(limit))]
+        attempts = _outbox_attempts(items)
+    items = [{**item, "attempts": attempts.get(item["id"])} for item in items]
+    return FailedJobsOverview(items, outbox_depth(), redis_error)
+
+
+def _outbox_item(row: JobOutbox) -> dict[str, Any]:
+    # The shape failed_jobs() gives an outbox row.
+    return {"id": f"outbox-{row.id}", "queue": row.queue, "func": row.func, "args": row.args,
+            "failed_at": _iso(row.next_attempt_at), "error": row.last_error,
+            "source": "outbox"}
+
+
+def _attempts(app: Flask, items: list[dict[str, Any]]) -> dict[str, int | None]:
+    attempts = _outbox_attempts(items)
+    rq_ids = [item["id"] for item in items if item["source"] == "rq"]
+    if rq_ids:
+        from rq.job import Job
+
+        for rq_job in Job.fetch_many(rq_ids, connection=redis_connection(app)):
+            if rq_job is not None:
+                attempts[rq_job.id] = _rq_attempts(rq_job)
+    return attempts
+
+
+def _outbox_attempts(items: list[dict[str, Any]]) -> dict[str, int | None]:
+    ids = [int(match.group(1)) for item in items if item["source"] == "outbox"
+           and (match := _OUTBOX_JOB_ID.fullmatch(item["id"]))]
+    if not ids:
+        return {}
+    return {f"outbox-{row_id}": count for row_id, count in db.session.execute(
+        select(JobOutbox.id, JobOutbox.attempts).where(JobOutbox.id.in_(ids)))}
+
+
+def _rq_attempts(rq_job) -> int | None:
+    """Runs in the job's last round: RQ keeps retries left, not the maximum it started with."""
+    if rq_job.retries_left is None:
+        return 1  # enqueued without retries
+    if list(rq_job.retry_intervals or ()) == list(RETRY_INTERVALS):  # our policy (enqueue)
+        return 1 + len(RETRY_INTERVALS) - rq_job.retries_left
+    return None
+
+
+def retry_failed_job(app: Flask, job_id: str) -> None:
+    """Run a failed job again with a fresh set of retries; NotFound if no such failed job.
+
+    An outbox row is removed and the job dispatched once the caller commits (run in-process
+    in embedded mode, handed to RQ otherwise); an RQ job is requeued at once.
+    """
+    row = _failed_outbox_row(job_id)
+    if row is not None:
+        pending = PendingJob(row.func, tuple(row.args), row.queue)
+        db.session.delete(row)
+        session = db.session()
+        session.info.setdefault("pending_jobs", []).append(pending)
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        rq_job, registry = _failed_rq_job(app, job_id)
+        rq_job.retries_left = len(RETRY_INTERVALS)
+        rq_job.retry_intervals = list(RETRY_INTERVALS)
+        registry.requeue(rq_job)
+    except RedisError as error:
+        raise QueueUnavailable(f"Redis did not answer: {error}") from None
+
+
+def discard_failed_job(app: Flask, job_id: str) -> None:
+    """Forget a failed job for good; NotFound if no such failed job."""
+    row = _failed_outbox_row(job_id)
+    if row is not None:
+        db.session.delete(row)
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        rq_job, _registry = _failed_rq_job(app, job_id)
+        rq_job.delete()  # its hash, results and every registry entry
+    except RedisError as error:
+        raise QueueUnavailable(f"Redis did not answer: {error}") from None
+
+
+def _failed_outbox_row(job_id: str) -> JobOutbox | None:
+    match = _OUTBOX_JOB_ID.fullmatch(job_id or "")
+    if match is None:
+        return None
+    row = db.session.scalar(select(JobOutbox).where(JobOutbox.id == int(match.group(1)),
+                                                    JobOutbox.status == "failed")
+                            .with_for_update())
+    if row is None:
+        raise NotFound("No such failed job.")
+    return row
+
+
+def _failed_rq_job(app: Flask, job_id: str):
+    """The RQ job with this id in one of our queues' failed registries, and that registry."""
+    if not app.config.get("REDIS_URL") or not _RQ_JOB_ID.fullmatch(job_id or ""):
+        raise NotFound("No such failed job.")
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    connection = redis_connection(app)
+    for name in QUEUES:
+        queue = Queue(name, connection=connection)
+        registry = FailedJobRegistry(queue=queue)
+        if connection.zscore(registry.key, job_id) is None:
+            continue
+        rq_job = queue.fetch_job(job_id)
+        if rq_job is None:  # its hash expired: nothing left to run or show
+            break
+        return rq_job, registry
+    raise NotFound("No such failed job.")
 
 
 def redis_connection(app: Flask):
