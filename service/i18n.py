@@ -1,7 +1,7 @@
 """Language choice (zh_CN or en) and the translation catalogs."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel
 
 SUPPORTED = ("en", "zh_CN")
@@ -23,9 +23,12 @@ def locale_for(language: str | None) -> str:
 
 def select_locale() -> str:
     """?lang= wins, then a signed-in staff user's profile, then the lang cookie, then the
-    browser's Accept-Language."""
+    browser's Accept-Language. Outside a request (jobs, CLI) English, unless a caller uses
+    force_locale for its reader."""
     from flask_login import current_user
 
+    if not has_request_context():
+        return "en"
     chosen = normalize_locale(request.args.get("lang"))
     if not chosen and current_user.is_authenticated:
         chosen = normalize_locale(current_user.locale)

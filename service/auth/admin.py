@@ -13,8 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -34,14 +33,6 @@ from service.pagination import decode_cursor, encode_cursor
 from service.validation import is_email, strip_controls
 
 
-def _(text: str, **values: object) -> str:
-    """Translated in a console request, plain English elsewhere (tests, CLI, jobs).
-
-    Flask-Babel picks the language from the request, so gettext cannot run without one.
-    """
-    if has_request_context():
-        return gettext(text, **values)
-    return text % values if values else text
 
 
 CONSOLE_ROLES = (Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -26,14 +25,6 @@ from service.pagination import decode_cursor, encode_cursor
 from service.validation import strip_controls
 
 
-def _(text: str, **values: object) -> str:
-    """Translated in a console request, plain English elsewhere (tests, CLI, jobs).
-
-    Flask-Babel picks the language from the request, so gettext cannot run without one.
-    """
-    if has_request_context():
-        return gettext(text, **values)
-    return text % values if values else text
 
 
 # The roles tickets.routing assigns tickets to (tickets.routing.ASSIGNABLE_ROLES).
