@@ -33,8 +33,6 @@ from service.pagination import decode_cursor, encode_cursor
 from service.validation import is_email, strip_controls
 
 
-
-
 CONSOLE_ROLES = (Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES)
 PAGE_SIZE = 50
 

@@ -25,8 +25,6 @@ from service.pagination import decode_cursor, encode_cursor
 from service.validation import strip_controls
 
 
-
-
 # The roles tickets.routing assigns tickets to (tickets.routing.ASSIGNABLE_ROLES).
 AGENT_ROLES = (Role.AGENT, Role.LEAD)
 MAX_CAPACITY = 500
