@@ -27,11 +27,13 @@ i18n: install
 	  --project=Loopdesk -o service/translations/messages.pot .
 	$(BIN)/pybabel -q update -i service/translations/messages.pot -d service/translations
 
-# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one),
+# with a CJK font so screenshots of Chinese pages show Chinese rather than empty boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "install Debian's chromium package for the browser tests"; fi; }
+	@command -v chromium >/dev/null 2>&1 && [ -d /usr/share/fonts/truetype/wqy ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	  else echo "install Debian's chromium and fonts-wqy-zenhei packages for the browser tests"; fi; }
 
 # Debian's Dovecot for the IMAP poller's real-server test (it runs its own instance on a
 # free port; the system service is not used).

@@ -58,6 +58,12 @@ def _clean(value: str | None) -> str | None:
 
 # ---- forms ----
 
+def _tag_field() -> StringField:
+    return StringField(_l("Tag"), filters=[_clean, lambda v: v.lower() if v else v],
+                       validators=[Optional(), Regexp(queues.TAG_PATTERN, message=_l(
+                           "Tags are 1-50 letters, digits, '-', '_' or '.'."))])
+
+
 def _page_size(_form, field) -> None:
     # A value that is not a number already has its message; say nothing more about it.
     if field.data is not None and not 1 <= field.data <= queues.MAX_PAGE_SIZE:
@@ -82,9 +88,7 @@ class QueueFilterForm(FlaskForm):
                           choices=_choices([("", _l("Any channel")), *CHANNEL_LABELS.items()]))
     team = SelectField(_l("Team"), default="", choices=[])
     assignee = SelectField(_l("Assignee"), default="", choices=[])
-    tag = StringField(_l("Tag"), filters=[_clean, lambda v: v.lower() if v else v],
-                      validators=[Optional(), Regexp(queues.TAG_PATTERN, message=_l(
-                          "Tags are 1-50 letters, digits, '-', '_' or '.'."))])
+    tag = _tag_field()
     sort = SelectField(_l("Sort by"), default="",
                        invalid_choice_message=_l("Choose one of the listed orders."),
                        choices=_choices([("", _l("Queue default")), *SORT_LABELS.items()]))
@@ -119,9 +123,7 @@ class BulkForm(FlaskForm):
     assignee = SelectField(_l("Agent"), default="", choices=[])
     priority = SelectField(_l("Priority"), default="",
                            choices=_choices([("", _l("Choose a priority")), *_PRIORITY_CHOICES]))
-    tag = StringField(_l("Tag"), filters=[_clean, lambda v: v.lower() if v else v],
-                      validators=[Optional(), Regexp(queues.TAG_PATTERN, message=_l(
-                          "Tags are 1-50 letters, digits, '-', '_' or '.'."))])
+    tag = _tag_field()
     reason = StringField(_l("Reason (needed to lower a priority)"), filters=[_clean],
                          validators=[Optional(), Length(max=300)])
     return_to = HiddenField(validators=[Optional(), Length(max=_RETURN_MAX)])
@@ -172,10 +174,6 @@ class SaveViewForm(FlaskForm):
 
 
 # ---- helpers ----
-
-def _agents() -> list[tuple[int, str]]:
-    return queues.agent_choices()
-
 
 def _filter_form(args: MultiDict, agents: list[tuple[int, str]]) -> QueueFilterForm:
     form = QueueFilterForm(formdata=args)
@@ -271,7 +269,7 @@ def _render_queue(args: MultiDict, *, status: int = 200, bulk_form: BulkForm | N
     """The queue page (or its rows alone) for these arguments; 400 with messages if invalid."""
     user = console_user()
     now = utcnow()
-    agents = _agents()
+    agents = queues.agent_choices()
     form = _filter_form(args, agents)
     page = None
     if form.validate():
@@ -335,7 +333,7 @@ def save_view():
     if not view_form.validate():
         db.session.rollback()
         return _render_queue(args, status=400, view_form=view_form)
-    filters = _filter_form(args, _agents())
+    filters = _filter_form(args, queues.agent_choices())
     if not filters.validate():
         db.session.rollback()
         view_form.params.errors = [_("The filters of this view are not valid.")]
@@ -366,15 +364,13 @@ def delete_view(view_id: int):
 def bulk():
     """Apply one action to the checked tickets; report how many changed and why others not."""
     user = console_user()
-    form = _bulk_form(user, _agents(), formdata=request.form)
+    form = _bulk_form(user, queues.agent_choices(), formdata=request.form)
     args = _args_from(form.return_to.data)
     if not form.validate():
         db.session.rollback()
         return _render_queue(args, status=400, bulk_form=form)
-    action = form.bulk_action(user)
-    queues.check_bulk_permission(user, action)  # Forbidden: the 403 page
-    try:
-        result = queues.bulk_update(user, form.chosen_ids(), action)
+    try:  # a Forbidden action (someone else's tickets without the right) is the 403 page
+        result = queues.bulk_update(user, form.chosen_ids(), form.bulk_action(user))
     except InvalidInput as error:
         db.session.rollback()
         for name, messages in (error.errors or {}).items():
