@@ -124,6 +124,7 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_tickets_status_created", "status", "created_at", "id"),
         Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_updated", "updated_at", "id"),  # the queues' default order
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_team_status", "team_id", "status"),
         Index("ix_tickets_sla_state", "sla_state", "created_at"),

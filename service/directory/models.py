@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.auth.models import User
@@ -61,6 +61,10 @@ class Account(db.Model):
     """A customer company: tier, sales owner, dedicated agent, products owned."""
 
     __tablename__ = "accounts"
+    # Substring search in any language (the console's account search): trigrams on
+    # PostgreSQL, a plain index elsewhere.
+    __table_args__ = (Index("ix_accounts_name_trgm", "name", postgresql_using="gin",
+                            postgresql_ops={"name": "gin_trgm_ops"}),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -106,6 +110,15 @@ class Contact(db.Model):
     """
 
     __tablename__ = "contacts"
+    __table_args__ = (
+        # The console's customer list is ordered by name, and searched by substrings of
+        # name and email in any language (trigrams on PostgreSQL, plain indexes elsewhere).
+        Index("ix_contacts_name_id", "name", "id"),
+        Index("ix_contacts_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_contacts_email_trgm", "email", postgresql_using="gin",
+              postgresql_ops={"email": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)

@@ -17,7 +17,7 @@ class OutboundMail(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    to_address: Mapped[str] = mapped_column(String(254))
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
