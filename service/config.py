@@ -46,7 +46,7 @@ def from_environment(root: Path) -> dict[str, Any]:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     redis_url = os.environ.get("REDIS_URL") or None
-    return {
+    return _console_settings() | {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
@@ -80,6 +80,18 @@ def from_environment(root: Path) -> dict[str, Any]:
         # Hosts or networks (CIDR) webhooks may reach although private or loopback.
         "WEBHOOK_ALLOWED_NETWORKS": _list("WEBHOOK_ALLOWED_NETWORKS"),
     }
+
+
+def _console_settings() -> dict[str, Any]:
+    """Console session and sign-in settings given in the environment (else DEFAULTS)."""
+    settings: dict[str, Any] = {}
+    for name in ("CONSOLE_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS", "PASSWORD_RESET_MINUTES"):
+        if os.environ.get(name):
+            settings[name] = int(os.environ[name])
+    for name in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_CLIENT"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
+    return settings
 
 
 def _list(name: str) -> list[str]:
