@@ -27,5 +27,7 @@ def _tell_the_new_assignee(ticket_id: int, *, assignee_id: int, actor_id: int | 
                            **_data) -> None:
     from tickets import jobs as ticket_jobs
 
-    if assignee_id != actor_id:  # nobody needs mail about a ticket they took themselves
+    # Only a colleague's hand-over is mailed: automatic assignments show up in the agent's
+    # live queue (a mail per new ticket is noise), and who took a ticket knows it already.
+    if actor_id is not None and assignee_id != actor_id:
         jobs.enqueue(ticket_jobs.send_assignment_notice, ticket_id, assignee_id)

@@ -13,14 +13,12 @@ def mails_to(address: str) -> list[OutboundMail]:
                                    .where(OutboundMail.dedupe_key.startswith("assigned:"))))
 
 
-def test_automatic_and_manual_assignments_are_mailed(client, make_user, make_ticket, auth,
-                                                     support_team):
+def test_a_hand_over_by_a_colleague_is_mailed_an_automatic_assignment_is_not(
+        client, make_user, make_ticket, auth, support_team):
     first = make_user("agent", team=support_team, email="first@staff.test")
     ticket = make_ticket(subject="Scanner offline")
     assert ticket.assignee_id == first.id
-    [mail] = mails_to("first@staff.test")
-    assert "Scanner offline" in mail.subject and ticket.number in mail.subject
-    assert f"/console/tickets/{ticket.id}" in mail.body_text
+    assert mails_to("first@staff.test") == []  # it shows up in the live queue instead
 
     second = make_user("agent", team=support_team, email="second@staff.test",
                        locale="zh_CN")
@@ -30,6 +28,8 @@ def test_automatic_and_manual_assignments_are_mailed(client, make_user, make_tic
     assert response.status_code == 200
     [mail] = mails_to("second@staff.test")
     assert "已分配给您" in mail.subject  # in the agent's language
+    assert "Scanner offline" in mail.subject and ticket.number in mail.subject
+    assert f"/console/tickets/{ticket.id}" in mail.body_text
 
 
 def test_taking_a_ticket_yourself_sends_nothing(client, make_user, make_ticket, auth,
@@ -44,9 +44,12 @@ def test_taking_a_ticket_yourself_sends_nothing(client, make_user, make_ticket, 
     assert mails_to("taker@staff.test") == []
 
 
-def test_an_agent_who_opted_out_gets_no_mail(make_user, make_ticket, support_team):
-    make_user("agent", team=support_team, email="quiet@staff.test",
-              notify_prefs={"ticket_assigned": False})
+def test_an_agent_who_opted_out_gets_no_mail(client, make_user, make_ticket, auth,
+                                             support_team):
+    quiet = make_user("agent", team=support_team, email="quiet@staff.test",
+                      notify_prefs={"ticket_assigned": False}, max_open_tickets=0)
     ticket = make_ticket()
-    assert ticket.assignee is not None
+    response = client.patch(f"/api/v1/tickets/{ticket.id}", json={"assignee": quiet.id},
+                            headers=auth(make_user("admin")))
+    assert response.status_code == 200 and response.json["assignee"]["id"] == quiet.id
     assert mails_to("quiet@staff.test") == []
