@@ -129,7 +129,7 @@ def _save(user: User, form: MacroForm, macro: CannedResponse | None):
     return redirect(url_for("macros.index"), 303)
 
 
-@blueprint.get("/")
+@blueprint.get("")
 @staff_required(Permission.TICKET_REPLY)
 def index():
     """The canned responses the user may use, and those they keep for their teams."""

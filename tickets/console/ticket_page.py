@@ -34,9 +34,9 @@ blueprint = Blueprint("ticket_page", __name__, url_prefix="/console/tickets",
                       template_folder="../templates")
 
 TAGS_MAX = 20
+TAG_MAX = 50
 # Room in a reply's request for its text (20000 characters of UTF-8) and fields beside files.
 FORM_OVERHEAD_BYTES = 256 * 1024
-TAG_MAX = 50
 _TAG = re.compile(r"^[\w\-.]+$")  # \w is Unicode: Chinese tags are fine
 _TAG_SPLIT = re.compile(r"[,，、]")
 # Remote content in a mail's HTML (tracking pixels) never loads; scripts never run (sandbox).
@@ -255,6 +255,14 @@ def _update_defaults(ticket: Ticket) -> dict[str, Any]:
             "tags": ", ".join(ticket.tags), "reason": ""}
 
 
+def _placeholders(user: User, ticket: Ticket) -> dict[str, str]:
+    """What canned responses' placeholders stand for on this ticket, written by this user."""
+    return macros.placeholder_values(
+        customer_name=ticket.contact.name, customer_email=ticket.contact.email,
+        ticket_number=ticket.number, ticket_subject=ticket.subject, agent_name=user.name,
+        team_name=_HELPERS["team_label"](ticket.team))
+
+
 def _teams_for(ticket: Ticket) -> list[page.TeamOption]:
     # The ticket's own team first: most reassignments stay inside it.
     return sorted(page.reassign_options(), key=lambda team: team.id != ticket.team_id)
@@ -268,10 +276,7 @@ def _render(user: User, ticket: Ticket, *, status: int = 200, reply: ReplyForm |
     updates = can(user, Permission.TICKET_UPDATE)
     teams = _teams_for(ticket) if updates else []
     usable = macros.list_usable(user) if can(user, Permission.TICKET_REPLY) else []
-    values = macros.placeholder_values(
-        customer_name=ticket.contact.name, customer_email=ticket.contact.email,
-        ticket_number=ticket.number, ticket_subject=ticket.subject, agent_name=user.name,
-        team_name=_HELPERS["team_label"](ticket.team))
+    values = _placeholders(user, ticket)
     context = {
         "ticket": ticket, "now": now, "sla": page.sla_view(ticket, now),
         "entries": page.timeline(user, ticket, newest_first=newest_first),
@@ -319,11 +324,7 @@ def show(ticket_id: int):
         except NotFound:
             notice = _("That canned response is not available to you.")
         else:
-            values = macros.placeholder_values(
-                customer_name=ticket.contact.name, customer_email=ticket.contact.email,
-                ticket_number=ticket.number, ticket_subject=ticket.subject,
-                agent_name=user.name, team_name=_HELPERS["team_label"](ticket.team))
-            reply.body.data = macros.render(macro.body, values)
+            reply.body.data = macros.render(macro.body, _placeholders(user, ticket))
     return _render(user, ticket, reply=reply, macro_notice=notice)
 
 
