@@ -126,7 +126,7 @@ def get_one(ticket_id: int):
 
 
 @blueprint.patch("/tickets/<id:ticket_id>")
-@doc("Change priority, status, team, assignee, category or tags", tags=["tickets"],
+@doc("Change priority, status, team, assignee, category, product or tags", tags=["tickets"],
      body=TicketPatch, responses={200: TicketOut})
 def patch_one(ticket_id: int):
     user = current_user()

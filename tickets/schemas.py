@@ -58,6 +58,7 @@ class TicketPatch(StrictSchema):
     team = fields.Integer(allow_none=True, strict=True, validate=_ID)
     assignee = fields.Integer(allow_none=True, strict=True, validate=_ID)
     category = fields.String(allow_none=True, validate=_LABEL)
+    product = fields.String(allow_none=True, validate=_LABEL)
     tags = fields.List(fields.String(validate=_TAG), validate=validate.Length(max=20))
     reason = fields.String(validate=validate.Length(min=1, max=300))
 

@@ -407,3 +407,14 @@ def test_out_of_range_patch_ids_are_400(client, headers, ticket_body):
     for change in ({"team": 2**31}, {"assignee": 2**40}):
         response = client.patch(f"/api/v1/tickets/{ticket['id']}", json=change, headers=headers)
         assert response.status_code == 400
+
+
+def test_patch_changes_the_product_on_the_timeline(client, headers, ticket_body):
+    ticket_id = client.post("/api/v1/tickets", json=ticket_body(), headers=headers).json["id"]
+    response = client.patch(f"/api/v1/tickets/{ticket_id}", json={"product": "Scanner"},
+                            headers=headers)
+    assert response.status_code == 200 and response.json["product"] == "Scanner"
+    events = client.get(f"/api/v1/tickets/{ticket_id}/events", headers=headers).json["items"]
+    assert any(event["kind"] == "product_changed" for event in events)
+    assert client.patch(f"/api/v1/tickets/{ticket_id}", json={"product": "x" * 500},
+                        headers=headers).status_code == 400
