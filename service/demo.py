@@ -89,8 +89,31 @@ def load_demo() -> str:
     _account("京华科技 Jinghua Tech", Tier.STANDARD, None, None, ["Reports"],
              ["data@jinghua.example", "finance@jinghua.example"])
     db.session.commit()
+    _canned_responses(users["admin@demo.loopdesk.dev"])
     created = _tickets(users)
     return f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
+
+
+_CANNED = [
+    ("Asking for details", "Hello {{ customer.first_name }},\n\nthank you for reporting "
+     "{{ ticket.number }}. Could you send us a screenshot and the time it happened?\n\n"
+     "{{ agent.name }}"),
+    ("需要更多信息", "{{ customer.name }}，您好：\n\n感谢您提交工单 {{ ticket.number }}。"
+     "请提供出现问题时的截图和时间，方便我们排查。\n\n{{ agent.name }}"),
+    ("Fixed, please confirm", "Hello {{ customer.first_name }},\n\nwe have fixed the problem "
+     "in {{ ticket.number }}. Please let us know whether it works for you now.\n\n"
+     "{{ agent.name }}, {{ team.name }}"),
+]
+
+
+def _canned_responses(admin: User) -> None:
+    from tickets import macros
+    from tickets.models import CannedResponse
+
+    if db.session.scalar(select(func.count()).select_from(CannedResponse)):
+        return
+    for title, body in _CANNED:
+        macros.save(admin, None, {"title": title, "body": body, "scope": macros.Scope.SHARED})
 
 
 def _team(name: str, name_zh: str) -> Team:
