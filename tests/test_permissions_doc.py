@@ -17,7 +17,8 @@ def _documented() -> dict[str, set[str]]:
     for row in rows[2:]:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         name = re.sub(r"`", "", cells[0])
-        documented[name] = {role for role, mark in zip(roles, cells[1:], strict=True) if mark == "yes"}
+        marks = zip(roles, cells[1:], strict=True)
+        documented[name] = {role for role, mark in marks if mark == "yes"}
     return documented
 
 

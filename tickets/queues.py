@@ -33,21 +33,6 @@ MAX_TAGS = 20  # as the API's TicketPatch allows
 TAG_PATTERN = r"^[\w\-\.\u4e00-\u9fff]{1,50}$"  # the API's tag rule (tickets.schemas)
 
 # Staff wording: the shared status labels speak to customers ("Waiting for your reply").
-STATUS_LABELS = {
-    Status.NEW: _l("New"), Status.OPEN: _l("Open"),
-    Status.PENDING_CUSTOMER: _l("Waiting on customer"),
-    Status.PENDING_INTERNAL: _l("Waiting on other departments"),
-    Status.RESOLVED: _l("Resolved"), Status.REOPENED: _l("Reopened"), Status.CLOSED: _l("Closed"),
-}
-SLA_STATE_LABELS = {
-    SlaState.ON_TRACK: _l("On track"), SlaState.AT_RISK: _l("At risk"),
-    SlaState.BREACHED: _l("Breached"), SlaState.PAUSED: _l("Paused"), SlaState.MET: _l("Met"),
-}
-CHANNEL_LABELS = {
-    Channel.EMAIL: _l("Email"), Channel.WEB: _l("Web form"), Channel.PORTAL: _l("Portal"),
-    Channel.CHAT: _l("Chat"), Channel.PHONE: _l("Phone"), Channel.API: _l("API"),
-    Channel.WALK_IN: _l("Walk-in"),
-}
 # Console sort names are list_tickets' sort keys.
 SORT_LABELS = {
     "-updated_at": _l("Last update, newest first"),

@@ -31,6 +31,10 @@ from tickets.channels.phone.models import CallLog
 from tickets.models import (Attachment, Channel, Message, SlaPause, SlaState, Status, Ticket,
                             TicketEvent, Visibility)
 from tickets.services import visible_to
+# Re-exported: the ticket page reads its labels from here.
+from service.labels import SLA_STATE_LABELS as SLA_STATE_LABELS
+from service.labels import STAFF_STATUS_LABELS as STAFF_STATUS_LABELS
+from service.labels import TIER_LABELS as TIER_LABELS
 
 # ---- panels ----
 
@@ -407,16 +411,7 @@ for _kind, _fn in _TEMPLATES.items():
 
 # ---- labels ----
 
-# Staff wording: the shared STATUS_LABELS speak to customers ("Waiting for your reply").
-STAFF_STATUS_LABELS = {
-    "new": _l("New"), "open": _l("Open"), "pending_customer": _l("Waiting on customer"),
-    "pending_internal": _l("Waiting on other departments"), "resolved": _l("Resolved"),
-    "reopened": _l("Reopened"), "closed": _l("Closed"),
-}
-SLA_STATE_LABELS = {
-    "on_track": _l("On track"), "at_risk": _l("At risk"), "breached": _l("Breached"),
-    "paused": _l("Paused"), "met": _l("Met"),
-}
+# Channel and availability as they read inside a sentence ("opened through the web form").
 CHANNEL_LABELS = {
     "email": _l("email"), "web": _l("the web form"), "portal": _l("the portal"),
     "chat": _l("chat"), "phone": _l("phone"), "api": _l("the API"),
@@ -429,7 +424,6 @@ CALL_OUTCOME_LABELS = {
     "answered": _l("answered"), "missed": _l("missed"), "voicemail": _l("voicemail"),
     "no_answer": _l("no answer"), "busy": _l("busy"), "failed": _l("failed"),
 }
-TIER_LABELS = {"standard": _l("Standard"), "vip": _l("VIP")}
 
 
 def channel_label(value: Any) -> str:

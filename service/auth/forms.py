@@ -7,26 +7,14 @@ from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, Selec
                      SelectField, StringField)
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from service.auth.models import Availability, Role
+from service.auth.models import Availability
 from service.auth.prefs import NOTICE_KINDS
 from service.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, valid_timezones
 from service.validation import is_email, strip_controls
+from service.labels import AVAILABILITY_LABELS
 
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh_CN", "中文")]
-AVAILABILITY_LABELS = {
-    Availability.AVAILABLE: _l("Available"),
-    Availability.AWAY: _l("Away"),
-    Availability.OUT_OF_OFFICE: _l("Out of office"),
-}
 
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrator"),
-    Role.LEAD: _l("Team lead"),
-    Role.AGENT: _l("Agent"),
-    Role.DEPARTMENT: _l("Department member"),
-    Role.SALES: _l("Sales"),
-    Role.PARTNER: _l("Partner integration"),
-}
 
 
 def _clean_text(value):
@@ -93,7 +81,7 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     availability = SelectField(_l("Availability"), choices=[
-        SelectChoice(value.value, label) for value, label in AVAILABILITY_LABELS.items()],
+        SelectChoice(value, label) for value, label in AVAILABILITY_LABELS.items()],
         validate_choice=False)
 
     def __init__(self, *args, default_zone: str = "", **kwargs):

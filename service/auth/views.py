@@ -16,9 +16,9 @@ from flask_login import current_user
 
 from service.auth import passwords, prefs, services, sessions
 from service.auth.cookies import cookie_secure
-from service.auth.forms import (AVAILABILITY_LABELS, ROLE_LABELS, ChangePasswordForm,
-                                ForgotPasswordForm, LanguageForm, LoginForm, ProfileForm,
-                                ResetPasswordForm)
+from service.auth.forms import (ChangePasswordForm, ForgotPasswordForm, LanguageForm,
+                                LoginForm, ProfileForm, ResetPasswordForm)
+from service.labels import AVAILABILITY_LABELS, ROLE_LABELS
 from service.auth.models import User
 from service.auth.permissions import Permission, can
 from service.console.access import console_user, staff_required

@@ -10,11 +10,11 @@ from service.auth import admin as users_admin
 from service.auth.models import Role, User
 from service.auth.permissions import Permission
 from service.console.access import console_user, staff_required
-from service.console.forms_people import (AVAILABILITY_LABELS, LANGUAGE_LABELS, ROLE_LABELS,
-                                          AgentSettingsForm, EditUserForm, NewUserForm,
-                                          PartnerForm, SkillNameForm, TeamForm)
+from service.console.forms_people import (LANGUAGE_LABELS, AgentSettingsForm, EditUserForm,
+                                          NewUserForm, PartnerForm, SkillNameForm, TeamForm)
 from service.directory import admin as directory_admin
 from service.errors import DomainError, InvalidInput, NotFound
+from service.labels import AVAILABILITY_LABELS, ROLE_LABELS
 from service.extensions import db
 from service.validation import is_id
 from tickets import routing_usage

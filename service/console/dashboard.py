@@ -19,6 +19,7 @@ from service.validation import is_id
 from tickets import reports
 from tickets.models import Channel, SlaTarget, format_number
 from tickets.reports import AGE_BUCKETS, Period
+from service.labels import AVAILABILITY_LABELS, CHANNEL_LABELS
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/console/dashboard",
                       template_folder="templates")
@@ -30,12 +31,6 @@ AGE_LABELS = {"lt_4h": _l("< 4 h"), "4h_24h": _l("4–24 h"), "1d_3d": _l("1–3
               "3d_7d": _l("3–7 days"), "gt_7d": _l("> 7 days")}
 TARGET_LABELS = {SlaTarget.FIRST_RESPONSE: _l("First response"),
                  SlaTarget.RESOLUTION: _l("Resolution")}
-CHANNEL_LABELS = {Channel.EMAIL: _l("Email"), Channel.WEB: _l("Web form"),
-                  Channel.PORTAL: _l("Customer portal"), Channel.CHAT: _l("Chat"),
-                  Channel.PHONE: _l("Phone"), Channel.API: _l("API"),
-                  Channel.WALK_IN: _l("Walk-in")}
-AVAILABILITY_LABELS = {Availability.AVAILABLE: _l("Available"), Availability.AWAY: _l("Away"),
-                       Availability.OUT_OF_OFFICE: _l("Out of office")}
 MAX_PARAM_LENGTH = 20  # longer values are never valid; refuse them before parsing
 
 

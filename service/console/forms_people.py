@@ -8,19 +8,11 @@ from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, Radi
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
 
-from service.auth.models import Availability, Role
+from service.auth.models import Role
 from service.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from service.directory.admin import MAX_CAPACITY
+from service.labels import AVAILABILITY_LABELS, ROLE_LABELS
 
-ROLE_LABELS = {
-    Role.ADMIN.value: _l("Admin"), Role.LEAD.value: _l("Team lead"),
-    Role.AGENT.value: _l("Agent"), Role.DEPARTMENT.value: _l("Department member"),
-    Role.SALES.value: _l("Sales rep"), Role.PARTNER.value: _l("Integration (partner)"),
-}
-AVAILABILITY_LABELS = {
-    Availability.AVAILABLE.value: _l("Available"), Availability.AWAY.value: _l("Away"),
-    Availability.OUT_OF_OFFICE.value: _l("Out of office"),
-}
 LANGUAGE_LABELS = {"en": "English", "zh_CN": "中文"}
 CONSOLE_ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in
                         (Role.AGENT.value, Role.LEAD.value, Role.DEPARTMENT.value,

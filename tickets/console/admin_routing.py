@@ -12,8 +12,8 @@ from service.directory.models import Team
 from service.errors import InvalidInput
 from service.extensions import db
 from tickets import routing_admin
-from tickets.console.forms_admin import (CHANNEL_LABELS, TIER_LABELS, DryRunForm, RuleForm,
-                                         apply_errors)
+from service.labels import CHANNEL_LABELS, TIER_LABELS
+from tickets.console.forms_admin import DryRunForm, RuleForm, apply_errors
 from tickets.models import RoutingRule
 
 blueprint = Blueprint("admin_routing", __name__, url_prefix="/console/admin/routing")

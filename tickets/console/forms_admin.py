@@ -11,11 +11,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tickets import sla_admin
+from service.labels import CHANNEL_LABELS, TIER_LABELS
 
-CHANNEL_LABELS = {"email": _l("Email"), "web": _l("Web form"), "portal": _l("Customer portal"),
-                  "chat": _l("Chat"), "phone": _l("Phone"), "api": _l("API"),
-                  "walk_in": _l("Walk-in")}
-TIER_LABELS = {"standard": _l("Standard"), "vip": _l("VIP")}
 WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
                   _l("Saturday"), _l("Sunday"))
 _MINUTES = NumberRange(0, 59, message=_l("Minutes run from 0 to 59."))

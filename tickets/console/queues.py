@@ -30,8 +30,9 @@ from service.validation import is_id, strip_controls
 from tickets import queues
 from tickets.models import PRIORITY_ORDER, Channel, Priority, SlaState, Status
 from tickets.routing import ASSIGNABLE_ROLES
-from tickets.queues import (CHANNEL_LABELS, QUEUES, SLA_STATE_LABELS, SORT_LABELS,
-                            STATUS_LABELS, BulkAction, BulkKind, Skip)
+from service.labels import CHANNEL_LABELS, SLA_STATE_LABELS
+from service.labels import STAFF_STATUS_LABELS as STATUS_LABELS
+from tickets.queues import QUEUES, SORT_LABELS, BulkAction, BulkKind, Skip
 
 blueprint = Blueprint("queues", __name__, url_prefix="/console/tickets",
                       template_folder="templates")
