@@ -69,6 +69,9 @@ def _import_models() -> None:
     import tickets.channels.chat.models  # noqa: F401
     import tickets.channels.phone.models  # noqa: F401
     import tickets.models  # noqa: F401
+    import tickets.portal.models  # noqa: F401
+    import tickets.resolution.models  # noqa: F401
+    import tickets.tasks.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -137,4 +137,16 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_RATELIMIT_POLL": "120 per minute",
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     "WEBHOOK_DISABLE_AFTER_FAILURES": 10,
+    # Closed loop. A department without its own turnaround gets this (business minutes on
+    # the default calendar). A customer's reply within REOPEN_GRACE_DAYS of closing reopens
+    # the ticket; later it opens a new ticket linked to the old one.
+    "TASK_DEFAULT_MINUTES": 24 * 60,
+    "REOPEN_GRACE_DAYS": 7,
+    # Customer portal: a sign-in link works once within PORTAL_SIGN_IN_MINUTES; a portal
+    # session lasts PORTAL_SESSION_HOURS; sign-in links are rate-limited per address and
+    # per client.
+    "PORTAL_SIGN_IN_MINUTES": 30,
+    "PORTAL_SESSION_HOURS": 72,
+    "RATELIMIT_PORTAL_LINK_ADDRESS": "3 per 15 minutes;10 per day",
+    "RATELIMIT_PORTAL_LINK_CLIENT": "10 per 15 minutes",
 }

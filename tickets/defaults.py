@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from service.directory.models import Team
 from service.extensions import db
-from tickets.models import BusinessCalendar, SlaPolicy
+from tickets.models import BusinessCalendar, Priority, SlaPolicy
 from tickets.sla import DEFAULT_TARGETS
 
 ALWAYS_OPEN = {str(day): [["00:00", "24:00"]] for day in range(7)}
@@ -27,7 +27,9 @@ def ensure_defaults(timezone: str | None = None) -> None:
         if priority not in existing:
             db.session.add(SlaPolicy(name=f"{priority.value.capitalize()}", priority=priority,
                                      first_response_minutes=first_response,
-                                     resolution_minutes=resolution, calendar_id=calendar.id))
+                                     resolution_minutes=resolution, calendar_id=calendar.id,
+                                     customer_update_minutes=240
+                                     if priority == Priority.URGENT else None))
     if db.session.scalar(select(Team.id).where(Team.is_default.is_(True))) is None:
         team = db.session.scalar(select(Team).where(Team.name == "Support"))
         if team is None:

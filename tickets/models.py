@@ -49,6 +49,12 @@ class Channel(enum.StrEnum):
     WALK_IN = "walk_in"  # the customer came to the counter; staff opened the ticket
 
 
+class ClosedReason(enum.StrEnum):
+    CONFIRMED = "confirmed"  # the customer confirmed the fix (link, portal, mail or phone)
+    AUTO_CONFIRMED = "auto_confirmed"  # no answer within the policy's waiting time
+    CLOSED_BY_STAFF = "closed_by_staff"  # closed without a confirmation, with a reason
+
+
 class SlaState(enum.StrEnum):
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
@@ -113,6 +119,12 @@ class SlaPolicy(db.Model):
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))
     warning_ratio_percent: Mapped[int] = mapped_column(Integer, default=80)
+    # Days a resolved ticket waits for the customer's confirmation before it closes as
+    # auto-confirmed (one reminder at half-time).
+    confirmation_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    # While cross-department tasks are open, the customer must hear from us at least this
+    # often; None: no such promise.
+    customer_update_minutes: Mapped[int | None] = mapped_column(Integer)
 
     calendar: Mapped[BusinessCalendar] = relationship()
 
@@ -157,6 +169,11 @@ class Ticket(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), active_history=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_reason: Mapped[ClosedReason | None] = mapped_column(
+        str_enum(ClosedReason, "closed_reason"))
+    # The closed ticket this one repeats: the customer came back after the grace window.
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
 
     # SLA clock. Due times are recomputed from sla_started_at, the policy and the
     # business time spent paused, so priority changes and pauses compose exactly.
@@ -344,6 +361,9 @@ class Attachment(db.Model):
                                            index=True)
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # A file on a cross-department task's progress note (internal unless published).
+    task_note_id: Mapped[int | None] = mapped_column(
+        ForeignKey("task_notes.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the bytes
     declared_type: Mapped[str | None] = mapped_column(String(100))  # what the sender said

@@ -28,7 +28,8 @@ def visible_to(user: User):
     """SQL condition: tickets this staff user may see (others answer 404).
 
     Admins see every ticket. Agents, leads and department members see their teams'
-    tickets, the ones assigned to them and the ones they opened; agents and leads also
+    tickets, the ones assigned to them, the ones they opened and the ones their teams (or
+    they) hold a cross-department task for; agents and leads also
     see tickets no team holds yet. Sales see their accounts' tickets; an integration
     sees only the tickets it opened.
     """
@@ -43,7 +44,13 @@ def visible_to(user: User):
     if user.role not in (Role.AGENT, Role.LEAD, Role.DEPARTMENT):
         return false()
     teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
-    condition = own | (Ticket.assignee_id == user.id) | Ticket.team_id.in_(teams)
+    # A department sees the tickets it holds a task for (any status: its history too).
+    from tickets.tasks.models import Task
+
+    tasked = select(Task.ticket_id).where(Task.department_id.in_(teams)
+                                          | (Task.assignee_id == user.id))
+    condition = (own | (Ticket.assignee_id == user.id) | Ticket.team_id.in_(teams)
+                 | Ticket.id.in_(tasked))
     if user.role != Role.DEPARTMENT:
         condition = condition | Ticket.team_id.is_(None)
     return condition

@@ -20,6 +20,15 @@ class Permission(enum.StrEnum):
     TICKET_ASSIGN = "ticket.assign"
     # Relax a ticket's SLA: lower its priority (always with a reason).
     SLA_OVERRIDE = "sla.override"
+    # Hand work to a department from a ticket; work a task (its department's members, its
+    # assignee, and the ticket's owners; see tickets.tasks.services).
+    TASK_CREATE = "task.create"
+    TASK_WORK = "task.work"
+    # Resolve a ticket with a verified fix; override: resolve while tasks are still open.
+    TICKET_RESOLVE = "ticket.resolve"
+    RESOLVE_OVERRIDE = "ticket.resolve_override"
+    # Record a customer's confirmation (or rejection) received by phone.
+    CONFIRMATION_RECORD = "confirmation.record"
     CONSOLE = "console"  # sign in to the staff console
     DASHBOARD = "dashboard"
     CUSTOMER_VIEW = "customer.view"
@@ -51,6 +60,11 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.TICKET_VIEW_INTERNAL: _ALL_STAFF,
     Permission.TICKET_ASSIGN: _MANAGERS,
     Permission.SLA_OVERRIDE: _MANAGERS,
+    Permission.TASK_CREATE: _SUPPORT,
+    Permission.TASK_WORK: _SUPPORT | {Role.DEPARTMENT},
+    Permission.TICKET_RESOLVE: _SUPPORT,
+    Permission.RESOLVE_OVERRIDE: _MANAGERS,
+    Permission.CONFIRMATION_RECORD: _SUPPORT,
     Permission.CONSOLE: _ALL_STAFF,
     Permission.DASHBOARD: _MANAGERS,
     Permission.CUSTOMER_VIEW: _SUPPORT | {Role.SALES},

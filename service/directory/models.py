@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from service.auth.models import User
@@ -40,6 +40,12 @@ class Team(db.Model):
     name_zh: Mapped[str | None] = mapped_column(String(80))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # As a department receiving cross-department tasks: its default turnaround in business
+    # minutes on its own calendar (None: the service default, TASK_DEFAULT_MINUTES, on the
+    # default calendar).
+    task_target_minutes: Mapped[int | None] = mapped_column(Integer)
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("business_calendars.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead: Mapped[User | None] = relationship(foreign_keys=[lead_id])
@@ -132,6 +138,9 @@ class Contact(db.Model):
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     email_bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The account's designated admin contact sees all of the account's tickets in the portal.
+    is_account_admin: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[Account | None] = relationship()

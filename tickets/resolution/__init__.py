@@ -1,0 +1,1 @@
+"""Closed-loop resolution: internal verification, the customer's confirmation, its evidence."""

@@ -1,0 +1,1 @@
+"""Cross-department tasks: work another department does for a ticket, on its own clock."""
