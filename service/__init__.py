@@ -90,15 +90,19 @@ def _register_blueprints(app: Flask) -> None:
     from tickets.attachments_api import blueprint as attachments_api
     from tickets.channels.email.admin_api import blueprint as mailboxes_admin_api
     from tickets.channels.email.inbound_api import blueprint as inbound_email_api
+    from tickets.portal.views import blueprint as portal
+    from tickets.resolution.api import blueprint as resolution_api
+    from tickets.tasks.api import blueprint as tasks_api
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
                                       attachments_api, phone_api, chat_api,
                                       webhooks_api, mailboxes_admin_api,
-                                      inbound_email_api]))
+                                      inbound_email_api, tasks_api, resolution_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
     app.register_blueprint(chat_views)
+    app.register_blueprint(portal)
     for console_blueprint in _console_blueprints():
         app.register_blueprint(console_blueprint)
 
@@ -116,9 +120,12 @@ def _console_blueprints() -> list:
     from tickets.console.macros import blueprint as macros
     from tickets.console.queues import blueprint as queues
     from tickets.console.ticket_page import blueprint as ticket_page
+    from tickets.resolution.console import blueprint as resolution_console
+    from tickets.tasks.console import blueprint as tasks_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
-            admin_people, admin_system, admin_sla, admin_routing]
+            admin_people, admin_system, admin_sla, admin_routing, tasks_console,
+            resolution_console]
 
 
 def _register_cli(app: Flask) -> None:
@@ -129,5 +136,7 @@ def _register_cli(app: Flask) -> None:
 
 def _register_listeners() -> None:
     import tickets.listeners  # noqa: F401
+    import tickets.resolution.listeners  # noqa: F401
+    import tickets.tasks.listeners  # noqa: F401
     import tickets.load  # noqa: F401
     import tickets.webhook_events  # noqa: F401
