@@ -49,8 +49,11 @@ run: setup
 	$(FLASK) demo load
 	$(FLASK) serve --host $(HOST) --port $(PORT)
 
+# Tests run in parallel, one worker per CPU (each with its own PostgreSQL and Redis
+# database); PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
 test: install translations browser imap-server
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check service tickets tests bench

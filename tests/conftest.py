@@ -18,8 +18,11 @@ from service import create_app  # noqa: E402
 from service.extensions import db  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = os.environ.get("TEST_PG_DB", "loopdesk_test")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Under pytest-xdist each worker process gets its own database and Redis database number.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKER_INDEX = int(_WORKER.removeprefix("gw") or 0) if _WORKER.startswith("gw") else 0
+PG_TEST_DB = os.environ.get("TEST_PG_DB", "loopdesk_test") + (f"_{_WORKER}" if _WORKER else "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{14 - _WORKER_INDEX}"
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 BASE_CONFIG = {

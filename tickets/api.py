@@ -62,7 +62,9 @@ def present_view(ticket: Any, *, contact_email: str | None, contact_name: str,
                 "first_responded_at": ticket.first_responded_at,
                 "resolved_at": ticket.resolved_at, "paused_at": ticket.sla_paused_at,
                 "state": sla.live_state(ticket, now or utcnow()).value},
-        "reopen_count": ticket.reopen_count,
+        "reopen_count": ticket.reopen_count, "closed_at": ticket.closed_at,
+        "closed_reason": ticket.closed_reason.value if ticket.closed_reason else None,
+        "follow_up_of": ticket.follow_up_of_id,
         "created_at": ticket.created_at, "updated_at": ticket.updated_at,
     }
 

@@ -150,6 +150,11 @@ class TicketOut(Schema):
     assignee = fields.Nested(RefOut, allow_none=True)
     sla = fields.Nested(SlaOut)
     reopen_count = fields.Integer()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True, metadata={
+        "description": "confirmed, auto_confirmed or closed_by_staff"})
+    follow_up_of = fields.Integer(allow_none=True, metadata={
+        "description": "Id of the closed ticket this one repeats (a repeat contact)"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

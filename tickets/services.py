@@ -122,6 +122,7 @@ _TICKET_ACCOUNT = aliased(Account, name="ticket_account")
 _LIST_COLUMNS = (
     Ticket.id, Ticket.subject, Ticket.status, Ticket.priority, Ticket.priority_reason,
     Ticket.channel, Ticket.language, Ticket.category, Ticket.product, Ticket.reopen_count,
+    Ticket.closed_at, Ticket.closed_reason, Ticket.follow_up_of_id,
     Ticket.created_at, Ticket.updated_at, Ticket.contact_id, Ticket.team_id, Ticket.assignee_id,
     Ticket.sla_policy_id, Ticket.sla_paused_at, Ticket.first_response_due_at,
     Ticket.resolution_due_at, Ticket.first_response_warn_at, Ticket.resolution_warn_at,
