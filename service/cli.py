@@ -229,7 +229,7 @@ def ticker_command() -> None:
 
 @click.command("sweep")
 @click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap",
-                                          "chat"]))
+                                          "chat", "tasks", "confirmations"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""

@@ -1,4 +1,5 @@
-"""The one ticker that drives periodic work (SLA sweep, outbox sweep, queued assignment).
+"""The one ticker that drives periodic work (SLA sweep, outbox sweep, queued assignment,
+overdue tasks, confirmation reminders and auto-close).
 
 Embedded mode runs it as a daemon thread beside the web server; production runs
 `flask --app wsgi ticker`, which enqueues the same jobs onto RQ (or cron can call
@@ -32,6 +33,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
     from tickets import jobs as ticket_jobs
     from tickets.channels.chat import jobs as chat_jobs
     from tickets.channels.email import jobs as email_jobs
+    from tickets.resolution import jobs as resolution_jobs
+    from tickets.tasks import jobs as task_jobs
 
     interval = app.config["TICKER_INTERVAL_SECONDS"]
     return [
@@ -41,6 +44,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("loads", 3600, ticket_jobs.reconcile_agent_loads),
         Periodic("imap", app.config["IMAP_POLL_SECONDS"], email_jobs.poll_all_mailboxes),
         Periodic("chat", interval, chat_jobs.sweep_chat_handoffs),
+        Periodic("tasks", interval, task_jobs.sweep_overdue_tasks),
+        Periodic("confirmations", interval, resolution_jobs.sweep_confirmations),
     ]
 
 

@@ -17,7 +17,7 @@ def test_ticker_enqueues_each_sweep_once_per_interval(pg_database, redis_url):
                       "REDIS_URL": redis_url, "JOBS_EAGER": False,
                       "TICKER_INTERVAL_SECONDS": 3600})
     tasks = {task.name: task for task in periodic_tasks(app)}
-    assert {"sla", "assignment", "outbox", "loads"} <= set(tasks)
+    assert {"sla", "assignment", "outbox", "loads", "tasks", "confirmations"} <= set(tasks)
     for _ in range(3):  # three tickers firing in the same interval
         run_task(app, tasks["sla"])
     connection = Redis.from_url(redis_url)
