@@ -20,7 +20,7 @@ def portal_url(ticket_id: int, contact_id: int) -> str:
     """The absolute portal link for the customer's mail."""
     # Built from the URL map, so it works in a job as well as in a request.
     path = current_app.url_map.bind("").build(
-        "tickets_public.portal_ticket", {"token": portal_token(ticket_id, contact_id)})
+        "portal.ticket", {"ref": portal_token(ticket_id, contact_id)})
     return current_app.config["BASE_URL"] + path
 
 

@@ -1,6 +1,7 @@
-"""The customer portal's pages."""
+"""The customer portal's pages: sign-in, tickets, replies, confirmations."""
 from __future__ import annotations
 
-from flask import Blueprint
+from tickets.portal import confirm_views, sign_in_views, ticket_views  # noqa: F401  (routes)
+from tickets.portal.blueprint import blueprint
 
-blueprint = Blueprint("portal", __name__)
+__all__ = ["blueprint"]
