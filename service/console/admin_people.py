@@ -1,7 +1,9 @@
 """Admin pages: users and roles, teams and leads, skills, availability and capacity."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from decimal import Decimal
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
@@ -17,7 +19,7 @@ from service.errors import DomainError, InvalidInput, NotFound
 from service.labels import AVAILABILITY_LABELS, ROLE_LABELS
 from service.extensions import db
 from service.validation import is_id
-from tickets import routing_usage
+from tickets import routing_usage, sla_admin
 
 blueprint = Blueprint("admin_people", __name__, url_prefix="/console/admin",
                       template_folder="templates")
@@ -205,6 +207,17 @@ def _team_choices(form: TeamForm) -> None:
     form.lead.choices = [SelectChoice("", _("No lead"))] + [SelectChoice(p.id, label[p.id])
                                                             for p in people]
     form.members.choices = [SelectChoice(p.id, label[p.id]) for p in people]
+    form.calendar.choices = [SelectChoice("", _("The default calendar"))] + [
+        SelectChoice(calendar_id, name) for calendar_id, name in sla_admin.calendar_choices()]
+
+
+def _hours(minutes: int | None) -> Decimal | None:
+    """Minutes as hours for the form: 24, 1.5, 1.67."""
+    if minutes is None:
+        return None
+    if minutes % 60 == 0:
+        return Decimal(minutes // 60)
+    return round(Decimal(minutes) / 60, 2).normalize()  # not an integer: no exponent form
 
 
 @blueprint.route("/teams/new", methods=["GET", "POST"])
@@ -228,12 +241,17 @@ def _team_page(team):
         form.name.data, form.name_zh.data = team.name, team.name_zh
         form.lead.data, form.is_default.data = team.lead_id, team.is_default
         form.members.data = [member.id for member in team.members]
+        form.calendar.data = team.calendar_id
+        form.task_turnaround_hours.data = _hours(team.task_target_minutes)
     general: list[str] = []
     if form.validate_on_submit():
         try:
             saved = directory_admin.save_team(
                 team, name=form.name.data, name_zh=form.name_zh.data, lead_id=form.lead.data,
                 member_ids=form.members.data or [], is_default=form.is_default.data)
+            # The department's own clock for the tasks handed to it (tickets.tasks).
+            saved.task_target_minutes = form.task_target_minutes()
+            saved.calendar_id = form.calendar.data
         except DomainError as error:
             db.session.rollback()
             general = _show_errors(form, error)
@@ -245,7 +263,8 @@ def _team_page(team):
     if status == 400:
         db.session.rollback()
     return render_template("console/admin/team_form.html", form=form, team=team,
-                           form_errors=general), status
+                           form_errors=general, default_task_hours=_hours(
+                               current_app.config["TASK_DEFAULT_MINUTES"])), status
 
 
 # ---- skills ----

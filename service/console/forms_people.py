@@ -1,10 +1,12 @@
 """Forms of the people admin pages: users, teams, skills, agents' availability and capacity."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField,
-                     SelectChoice, SelectField, SelectMultipleField, StringField)
+from wtforms import (BooleanField, DecimalField, EmailField, IntegerField, PasswordField,
+                     RadioField, SelectChoice, SelectField, SelectMultipleField, StringField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
 
@@ -19,6 +21,8 @@ CONSOLE_ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in
                          Role.SALES.value, Role.ADMIN.value)]
 AVAILABILITY_CHOICES = [SelectChoice(value, label) for value, label in AVAILABILITY_LABELS.items()]
 LANGUAGE_CHOICES = [SelectChoice(value, label) for value, label in LANGUAGE_LABELS.items()]
+# A department's task turnaround: a quarter of an hour to a quarter of a year of business hours.
+MIN_TURNAROUND_HOURS, MAX_TURNAROUND_HOURS = Decimal("0.25"), Decimal(2000)
 
 
 def optional_id(value: object) -> int | None:
@@ -90,6 +94,19 @@ class TeamForm(FlaskForm):
     lead = SelectField(_l("Lead"), coerce=optional_id, choices=[], validate_choice=True)
     members = SelectMultipleField(_l("Members"), coerce=int, choices=[])
     is_default = BooleanField(_l("Default team (gets tickets no routing rule matches)"))
+    # As a department: how long its cross-department tasks get, on which calendar.
+    task_turnaround_hours = DecimalField(_l("Task turnaround (business hours)"), places=None,
+                                         validators=[Optional(), NumberRange(
+                                             min=MIN_TURNAROUND_HOURS, max=MAX_TURNAROUND_HOURS,
+                                             message=_l("Between %(min)s and %(max)s hours."))],
+                                         render_kw={"inputmode": "decimal"})
+    calendar = SelectField(_l("Business calendar for tasks"), coerce=optional_id, choices=[],
+                           validate_choice=True)
+
+    def task_target_minutes(self) -> int | None:
+        """The turnaround in minutes, or None for the service default."""
+        hours = self.task_turnaround_hours.data
+        return None if hours is None else int((hours * 60).to_integral_value())
 
 
 class SkillNameForm(FlaskForm):

@@ -33,6 +33,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("queues.queue", _l("Resolved, awaiting confirmation"), Permission.CONSOLE,
             args=(("queue", "resolved"),)),
     NavItem("queues.queue", _l("All tickets"), Permission.CONSOLE, args=(("queue", "all"),)),
+    # A department's cross-department tasks (tickets.tasks.console).
+    NavItem("tasks_console.queue", _l("Tasks"), Permission.TASK_WORK),
     NavItem("customers.new_ticket", _l("New ticket"), Permission.TICKET_CREATE),
     NavItem("customers.contacts", _l("Customers"), Permission.CUSTOMER_VIEW, "people"),
     NavItem("customers.accounts", _l("Accounts"), Permission.CUSTOMER_VIEW, "people"),
