@@ -91,6 +91,7 @@ def load_demo() -> str:
     db.session.commit()
     _canned_responses(users["admin@demo.loopdesk.dev"])
     created = _tickets(users)
+    created += _closed_loop(users, rnd)
     return f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
 
 
@@ -191,3 +192,78 @@ def _tickets(users: dict[str, User]) -> int:
                                     reason="demo")
         db.session.commit()
     return len(_TICKETS)
+
+
+# The closed loop, through the services: (subject, description, customer, language).
+_AWAITING = ("Sync fails after the 4.2 upgrade",
+             "Since the upgrade to 4.2 the folder sync stops with 'conflict' every hour.",
+             "dev@northwind.example", "en")
+_CONFIRMED = ("导出报表时系统崩溃", "导出超过一万行的报表时，页面直接报错退出。",
+              "data@jinghua.example", "zh")
+
+
+def _closed_loop(users: dict[str, User], rnd: Team) -> int:
+    """One ticket that went to R&D and waits for the customer's confirmation, one the
+    customer confirmed in the portal; created once (found again by subject)."""
+    from tickets.models import Ticket
+
+    created = 0
+    if db.session.scalar(select(Ticket.id).where(Ticket.subject == _AWAITING[0])) is None:
+        _awaiting_confirmation(users, rnd)
+        created += 1
+    if db.session.scalar(select(Ticket.id).where(Ticket.subject == _CONFIRMED[0])) is None:
+        _confirmed_in_portal(users)
+        created += 1
+    return created
+
+
+def _demo_ticket(users: dict[str, User], spec: tuple[str, str, str, str]):
+    """A ticket through intake, answered once by its agent; returns (ticket, agent)."""
+    from tickets import conversation, intake
+    from tickets.models import Channel, Priority, Visibility
+
+    subject, body, email, language = spec
+    ticket = intake.submit(intake.IntakeRequest(
+        subject=subject, description=body, customer_email=email, channel=Channel.EMAIL,
+        urgency=Priority.HIGH, language=language)).ticket
+    agent = ticket.assignee or users["li.na@demo.loopdesk.dev"]
+    reply = "您好，我们正在排查。" if language == "zh" else "Thanks, we are looking into it."
+    conversation.add_staff_message(ticket, agent, reply, Visibility.PUBLIC, utcnow())
+    db.session.commit()
+    return ticket, agent
+
+
+def _awaiting_confirmation(users: dict[str, User], rnd: Team) -> None:
+    from tickets.resolution.services import resolve
+    from tickets.tasks.models import TaskStatus
+    from tickets.tasks.services import add_note, create_task
+
+    ticket, agent = _demo_ticket(users, _AWAITING)
+    engineer = users["rd@demo.loopdesk.dev"]
+    task = create_task(agent, ticket, title="Find why sync stops after 4.2",
+                       description="Customer logs attached to the ticket.",
+                       department_id=rnd.id, expected_outcome="Root cause and a patched build")
+    add_note(engineer, task, "Found it: two sync jobs race on the same folder. A patched "
+             "build (4.2.1) is in testing.", publish_to_customer=True)
+    add_note(engineer, task, "4.2.1 passed 100 sync runs; released.", status=TaskStatus.DONE)
+    resolve(agent, ticket,
+            summary="Upgraded the customer to 4.2.1, which serialises the sync jobs.",
+            root_cause="A race between two sync jobs on the same folder (R&D task).",
+            method="reproduced_and_retested",
+            result="Reproduced on 4.2; 100 sync runs on 4.2.1 without a conflict.",
+            evidence_note="R&D's test log is on the task.")
+
+
+def _confirmed_in_portal(users: dict[str, User]) -> None:
+    from tickets.resolution.models import ConfirmationChannel, ConfirmationOutcome
+    from tickets.resolution.services import answer, resolve
+
+    ticket, agent = _demo_ticket(users, _CONFIRMED)
+    resolve(agent, ticket,
+            summary="调整了导出任务的内存上限，并改为分批写入。",
+            root_cause="导出时一次性把全部数据读入内存，超过一万行时进程被终止。",
+            method="customer_environment", result="在客户环境中导出五万行，用时 40 秒，无报错。")
+    answer(ticket, ConfirmationOutcome.CONFIRMED, channel=ConfirmationChannel.PORTAL,
+           contact_id=ticket.contact_id, ip="203.0.113.24",
+           user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
+           comment="可以正常导出了，谢谢！")
