@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from service.errors import Conflict
 from service.extensions import db
 from tickets import routing, sla, timeline
 from tickets.models import (ActorKind, Channel, IdempotencyKey, Message, Priority, Status,
-                            Ticket, TicketTag, Visibility)
+                            Ticket, TicketTag, Visibility, format_number)
 from tickets.priority import derive_priority
 
 
@@ -53,6 +54,8 @@ class IntakeRequest:
     # The customer's original message, when the channel keeps one (e.g. the sanitised
     # HTML of an email); `description` stays the plain text.
     body_html: str | None = None
+    # The closed ticket this request repeats (the customer wrote after the grace window).
+    follow_up_of_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
                     language=facts.language, category=request.category,
                     product=request.product, required_skills=route.required_skills,
                     contact=contact, account=account, team_id=route.team_id,
-                    assignee_id=None,
+                    assignee_id=None, follow_up_of_id=request.follow_up_of_id,
                     created_by_id=request.actor.id if request.actor else None,
                     created_at=now, updated_at=now)
     ticket.tag_rows = [TicketTag(tag=tag) for tag in request.tags]
@@ -126,6 +129,8 @@ def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
         if existing is None:
             raise
         return IntakeResult(existing, created=False)
+    if request.follow_up_of_id is not None:
+        _link_follow_up(ticket, request.follow_up_of_id, request, now)
     events.ticket_created.send(ticket.id, channel=request.channel.value)
     if agent is not None:
         events.ticket_assigned.send(ticket.id, assignee_id=agent.id)
@@ -136,6 +141,17 @@ def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
     if commit:
         db.session.commit()
     return IntakeResult(ticket, created=True, message=message)
+
+
+def _link_follow_up(ticket: Ticket, previous_id: int, request: IntakeRequest,
+                    now: datetime) -> None:
+    """Both timelines say the new ticket repeats the closed one (a repeat contact)."""
+    who = {"actor": request.actor,
+           "contact_id": None if request.actor else ticket.contact_id}
+    timeline.record(ticket.id, "follow_up_of", channel=request.channel.value, at=now,
+                    ticket_id=previous_id, number=format_number(previous_id), **who)
+    timeline.record(previous_id, "follow_up_opened", channel=request.channel.value, at=now,
+                    ticket_id=ticket.id, number=ticket.number, **who)
 
 
 def subject_from(text: str, limit: int = 80) -> str:
@@ -154,7 +170,10 @@ def _fingerprint(request: IntakeRequest) -> str:
     source = request.fingerprint_source
     if source is None:
         source = {key: value for key, value in vars(request).items()
-                  if key not in {"actor", "idempotency_key", "idempotency_scope", "contact"}}
+                  if key not in {"actor", "idempotency_key", "idempotency_scope", "contact"}
+                  # Left out while unset, so requests keep the fingerprints they had
+                  # before the field existed (an idempotent retry across an upgrade).
+                  and not (key == "follow_up_of_id" and value is None)}
     canonical = json.dumps(source, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

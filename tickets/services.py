@@ -270,7 +270,13 @@ def _text_match(text: str, *, customers: bool = False):
 REASON_TOO_LONG = "The reason is at most 300 characters."
 LOWER_PRIORITY_NEEDS_OVERRIDE = "Lowering the priority needs the SLA override permission."
 LOWER_PRIORITY_NEEDS_REASON = "Give a reason for lowering the priority."
-CLOSE_UNRESOLVED_NEEDS_REASON = "Give a reason for closing a ticket that was not resolved."
+CLOSE_NEEDS_REASON = ("Give a reason for closing the ticket yourself: a resolved ticket "
+                      "closes by itself when the customer confirms the fix.")
+RESOLVE_THROUGH_RESOLUTION = ("A ticket is resolved through its resolution (POST "
+                              "/api/v1/tickets/{id}/resolution: summary, root cause and how the "
+                              "fix was verified), not by changing its status.")
+TICKET_IS_CLOSED = ("This ticket is closed: its status no longer changes. A reply from the "
+                    "customer soon after closing reopens it; later ones open a new ticket.")
 ASSIGN_NEEDS_PERMISSION = ("Giving a ticket to someone else or moving it to another team "
                            "needs the assign permission.")
 NO_SUCH_TEAM = "No team with this id."
@@ -288,8 +294,11 @@ def update_ticket(user: User, ticket: Ticket, changes: dict[str, Any]) -> Ticket
     - giving the ticket to someone else (or to nobody) or moving it to another team needs
       ticket.assign; anyone who may update a ticket may take it for themselves when their
       role can hold tickets (routing.ASSIGNABLE_ROLES);
-    - a status change must be one tickets.lifecycle allows; closing a ticket that is not
-      resolved (skipping resolution and the customer's confirmation) needs a reason;
+    - a status change must be one tickets.lifecycle allows, and never of a closed ticket;
+      resolving goes through tickets.resolution.services.resolve (with its verification),
+      never through a status change; closing by hand (skipping the customer's
+      confirmation) always needs a reason and is recorded as closed by staff; moving a
+      resolved ticket back to reopened needs none;
     - any other change takes an optional reason.
 
     Raises Forbidden, InvalidInput (field → messages) or InvalidTransition.
@@ -322,11 +331,14 @@ def update_ticket(user: User, ticket: Ticket, changes: dict[str, Any]) -> Ticket
         raise Forbidden(ASSIGN_NEEDS_PERMISSION)
     status = changes.get("status")
     if status is not None and status != ticket.status:
+        if ticket.status == Status.CLOSED:
+            raise InvalidTransition(TICKET_IS_CLOSED)
+        if status == Status.RESOLVED:
+            raise InvalidTransition(RESOLVE_THROUGH_RESOLUTION)
         if not lifecycle.can_transition(ticket.status, status):
             raise InvalidTransition(f"A ticket cannot go from {ticket.status} to {status}.")
-        if status == Status.CLOSED and ticket.status != Status.RESOLVED and reason is None:
-            raise InvalidInput(CLOSE_UNRESOLVED_NEEDS_REASON,
-                               errors={"reason": [CLOSE_UNRESOLVED_NEEDS_REASON]})
+        if status == Status.CLOSED and reason is None:
+            raise InvalidInput(CLOSE_NEEDS_REASON, errors={"reason": [CLOSE_NEEDS_REASON]})
     now = utcnow()
     if new_priority:
         change_priority(ticket, priority, user, now, reason)
@@ -350,6 +362,8 @@ def update_ticket(user: User, ticket: Ticket, changes: dict[str, Any]) -> Ticket
                                          current=changes["tags"])
         ticket.tag_rows = [TicketTag(tag=tag) for tag in changes["tags"]]
     if status is not None:
+        # A status change by hand closes as "closed by staff" (lifecycle's default); a
+        # pending confirmation is superseded by tickets.resolution.listeners.
         lifecycle.change_status(ticket, status, actor=user, now=now, reason=reason)
     ticket.updated_at = now
     db.session.commit()

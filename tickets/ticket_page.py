@@ -507,8 +507,15 @@ register_panel("customer", "tickets/console/_ticket_customer.html", customer_pan
 # ---- changes and reassignment ----
 
 def allowed_statuses(ticket: Ticket) -> list[Status]:
-    """The statuses the lifecycle lets this ticket move to, in the flow's order."""
-    return [status for status in Status if lifecycle.can_transition(ticket.status, status)]
+    """The statuses staff may move this ticket to by hand, in the flow's order.
+
+    Never `resolved` (that takes the resolution form, with its verification) and nothing
+    for a closed ticket (only the customer's reply in the grace window reopens it).
+    """
+    if ticket.status == Status.CLOSED:
+        return []
+    return [status for status in Status
+            if status != Status.RESOLVED and lifecycle.can_transition(ticket.status, status)]
 
 
 @dataclass(frozen=True)

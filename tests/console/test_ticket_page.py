@@ -10,8 +10,8 @@ from sqlalchemy import event, func, select
 
 from service.extensions import db
 from service.notify.models import OutboundMail
-from tickets.models import (Attachment, CannedResponse, Message, Priority, Status, Ticket,
-                            TicketEvent, Visibility)
+from tickets.models import (Attachment, CannedResponse, ClosedReason, Message, Priority, Status,
+                            Ticket, TicketEvent, Visibility)
 
 
 @pytest.fixture
@@ -361,9 +361,11 @@ def test_status_changes_follow_the_lifecycle(client, console_login, agent, ticke
     page = html(client.get(url(ticket.id)))
     options = re.findall(r'<option value="(\w+)"', page[page.index('id="update-status"'):
                                                          page.index('id="update-priority"')])
-    assert options == ["open", "pending_customer", "pending_internal", "resolved"]
-    refused = post(client, url(ticket.id, "update"), changes_of(ticket, status="reopened"))
-    assert refused.status_code == 400 and fresh(ticket.id).status == Status.OPEN
+    # Resolving takes the resolution form (with its verification), never a status change.
+    assert options == ["open", "pending_customer", "pending_internal"]
+    for status in ("reopened", "resolved"):
+        refused = post(client, url(ticket.id, "update"), changes_of(ticket, status=status))
+        assert refused.status_code == 400 and fresh(ticket.id).status == Status.OPEN
     assert post(client, url(ticket.id, "update"),
                 changes_of(ticket, status="pending_customer")).status_code == 303
     changed = fresh(ticket.id)
@@ -417,21 +419,45 @@ def test_closing_an_unresolved_ticket_needs_a_reason(client, console_login, agen
     db.session.commit()
     missing = post(client, url(ticket.id, "update"), changes_of(ticket, status="closed"))
     assert missing.status_code == 400
-    assert "Give a reason for closing a ticket that was not resolved." in html(missing)
+    assert "Give a reason for closing the ticket yourself" in html(missing)
     assert fresh(ticket.id).status == Status.NEW
     done = post(client, url(ticket.id, "update"),
                 changes_of(ticket, status="closed", reason="duplicate of T-000009"))
     assert done.status_code == 303 and fresh(ticket.id).status == Status.CLOSED
+    assert fresh(ticket.id).closed_reason == ClosedReason.CLOSED_BY_STAFF
 
 
-def test_closing_a_resolved_ticket_needs_no_reason(client, console_login, agent, ticket):
+def test_closing_a_resolved_ticket_by_hand_needs_a_reason(client, console_login, agent,
+                                                          ticket):
+    from tests.tickets.helpers_resolution import resolve_ticket
+    from tickets.resolution.models import ConfirmationState
+    from tickets.resolution.services import current_resolution
+
+    resolve_ticket(agent, ticket)
     console_login(client, agent)
-    assert post(client, url(ticket.id, "update"),
-                changes_of(ticket, status="resolved")).status_code == 303
+    page = html(client.get(url(ticket.id)))
+    options = re.findall(r'<option value="(\w+)"', page[page.index('id="update-status"'):
+                                                         page.index('id="update-priority"')])
+    assert options == ["resolved", "reopened", "closed"]
     ticket = fresh(ticket.id)
+    missing = post(client, url(ticket.id, "update"), changes_of(ticket, status="closed"))
+    assert missing.status_code == 400
+    assert "Give a reason for closing the ticket yourself" in html(missing)
+    assert fresh(ticket.id).status == Status.RESOLVED
     assert post(client, url(ticket.id, "update"),
-                changes_of(ticket, status="closed")).status_code == 303
-    assert fresh(ticket.id).status == Status.CLOSED
+                changes_of(ticket, status="closed", reason="confirmed in a meeting")
+                ).status_code == 303
+    closed = fresh(ticket.id)
+    assert closed.status == Status.CLOSED and closed.closed_reason == ClosedReason.CLOSED_BY_STAFF
+    # The question to the customer is withdrawn: no reminder, no auto-close.
+    resolution = current_resolution(ticket.id)
+    assert resolution.state == ConfirmationState.SUPERSEDED and resolution.next_action_at is None
+    page = html(client.get(url(ticket.id)))
+    options = re.findall(r'<option value="(\w+)"', page[page.index('id="update-status"'):
+                                                         page.index('id="update-priority"')])
+    assert options == ["closed"]
+    refused = post(client, url(ticket.id, "update"), changes_of(closed, status="reopened"))
+    assert refused.status_code == 400 and fresh(ticket.id).status == Status.CLOSED
 
 
 def test_category_product_and_tags(client, console_login, agent, ticket):

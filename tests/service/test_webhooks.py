@@ -28,7 +28,10 @@ from service.notify.models import Notification
 from service.notify.webhooks import services
 from service.notify.webhooks.jobs import deliver_webhook
 from service.notify.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
+from tickets.resolution.models import ConfirmationChannel, ConfirmationOutcome
+from tickets.resolution.services import answer
 from tickets.sla_sweep import sweep
+from tests.tickets.helpers_resolution import resolve_ticket
 
 RECEIVER_BODY = b"RECEIVER-PRIVATE-BODY: stack trace, internal hosts"
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
@@ -565,10 +568,9 @@ def test_ticket_resolved_and_closed_are_published(client, auth, admin, receiver,
     created = _create(client, headers, receiver.url(),
                       events=["ticket.resolved", "ticket.closed"])
     ticket = make_ticket()
-    for status in ("resolved", "closed"):
-        response = client.patch(f"/api/v1/tickets/{ticket.id}", headers=headers,
-                                json={"status": status})
-        assert response.status_code == 200, response.json
+    resolve_ticket(admin, ticket)  # resolved through its resolution; the customer confirms
+    answer(ticket, ConfirmationOutcome.CONFIRMED, channel=ConfirmationChannel.EMAIL_LINK,
+           contact_id=ticket.contact_id)
     bodies = [verify_signature(r, created.json["secret"]) for r in receiver.received()]
     assert [(b["event"], b["data"]["status"]) for b in bodies] == [
         ("ticket.resolved", "resolved"), ("ticket.closed", "closed")]

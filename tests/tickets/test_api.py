@@ -8,6 +8,8 @@ import pytest
 from service.extensions import db
 from tickets.models import Ticket
 
+from tests.tickets.helpers_resolution import resolve_ticket
+
 PROBLEM = "application/problem+json"
 
 
@@ -252,16 +254,29 @@ def test_bad_patches_are_400(client, headers, ticket_body, change):
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=headers).json == ticket
 
 
-def test_illegal_status_change_is_409(client, headers, ticket_body):
+def test_illegal_status_change_is_409(client, headers, ticket_body, agent):
     ticket = client.post("/api/v1/tickets", json=ticket_body(), headers=headers).json
     url = f"/api/v1/tickets/{ticket['id']}"
     assert client.patch(url, json={"status": "reopened"}, headers=headers).status_code == 409
-    assert client.patch(url, json={"status": "resolved"}, headers=headers).status_code == 200
-    assert client.patch(url, json={"status": "closed"}, headers=headers).status_code == 200
+    # Resolving takes the resolution (with its verification), never a status change.
+    resolving = client.patch(url, json={"status": "resolved"}, headers=headers)
+    assert resolving.status_code == 409 and resolving.mimetype == PROBLEM
+    assert resolving.json["type"].endswith("invalid-transition")
+    assert "/api/v1/tickets/{id}/resolution" in resolving.json["detail"]
+    assert client.get(url, headers=headers).json["status"] == ticket["status"]
+    resolve_ticket(agent, db.session.get(Ticket, ticket["id"]))
+    unexplained = client.patch(url, json={"status": "closed"}, headers=headers)
+    assert unexplained.status_code == 400 and "reason" in unexplained.json["errors"]
+    assert client.get(url, headers=headers).json["status"] == "resolved"
+    assert client.patch(url, json={"status": "closed", "reason": "duplicate of T-000001"},
+                        headers=headers).status_code == 200
     response = client.patch(url, json={"status": "open"}, headers=headers)
     assert response.status_code == 409
     assert response.mimetype == PROBLEM
     assert response.json["type"].endswith("invalid-transition")
+    assert "closed" in response.json["detail"]
+    assert client.patch(url, json={"status": "reopened", "reason": "oops"},
+                        headers=headers).status_code == 409
 
 
 def test_messages_first_public_reply_meets_first_response(client, headers, ticket_body):

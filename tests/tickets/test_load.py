@@ -10,6 +10,8 @@ from tickets.load import reconcile
 from tickets.models import Priority, Status
 from tickets.services import change_priority
 
+from tests.tickets.helpers_resolution import resolve_ticket
+
 
 def counters() -> dict[int, tuple[int, int]]:
     db.session.expire_all()
@@ -25,11 +27,11 @@ def test_counters_follow_assignment_status_and_priority(client, auth, make_ticke
     # High to first; then second; then second again (same count, lighter load).
     assert counters()[first.id] == (1, 2) and counters()[second.id] == (2, 2)
     # Handing a ticket to someone else takes the assign permission: a lead does it.
-    headers = auth(make_user("lead", team=support_team))
+    lead = make_user("lead", team=support_team)
+    headers = auth(lead)
     client.patch(f"/api/v1/tickets/{tickets[0].id}", json={"assignee": second.id},
                  headers=headers)
-    client.patch(f"/api/v1/tickets/{tickets[1].id}", json={"status": "resolved"},
-                 headers=headers)
+    resolve_ticket(lead, tickets[1])
     assert counters()[first.id] == (0, 0) and counters()[second.id] == (2, 3)
     ticket = db.session.get(type(tickets[1]), tickets[1].id)
     lifecycle.change_status(ticket, Status.REOPENED, actor=first, now=ticket.updated_at)

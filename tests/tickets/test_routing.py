@@ -9,6 +9,8 @@ from service.extensions import db
 from tickets.models import Channel, Priority, RoutingRule, Status, Ticket
 from tickets.routing import TicketFacts, rule_matches
 
+from tests.tickets.helpers_resolution import resolve_ticket
+
 
 def facts(**overrides) -> TicketFacts:
     values = dict(channel="web", category=None, product=None, language=None, tier=None, text="")
@@ -126,9 +128,7 @@ def test_queued_ticket_is_assigned_when_capacity_frees_up(client, auth, make_tic
     held = make_ticket()
     waiting = make_ticket()
     assert (held.assignee_id, waiting.assignee_id) == (agent.id, None)
-    response = client.patch(f"/api/v1/tickets/{held.id}", json={"status": "resolved"},
-                            headers=auth(agent))
-    assert response.status_code == 200
+    resolve_ticket(agent, held)
     db.session.expire_all()
     assert db.session.get(Ticket, waiting.id).assignee_id == agent.id
 

@@ -51,8 +51,15 @@ _MESSAGES = {
     services.LOWER_PRIORITY_NEEDS_OVERRIDE: _l(
         "Only a lead or an admin may lower the priority of a ticket."),
     services.LOWER_PRIORITY_NEEDS_REASON: _l("Give a reason for lowering the priority."),
-    services.CLOSE_UNRESOLVED_NEEDS_REASON: _l(
-        "Give a reason for closing a ticket that was not resolved."),
+    services.CLOSE_NEEDS_REASON: _l(
+        "Give a reason for closing the ticket yourself: a resolved ticket closes by itself "
+        "when the customer confirms the fix."),
+    services.RESOLVE_THROUGH_RESOLUTION: _l(
+        "Resolve the ticket with the resolution form: a summary, the root cause and how the "
+        "fix was verified."),
+    services.TICKET_IS_CLOSED: _l(
+        "This ticket is closed: its status no longer changes. A reply from the customer "
+        "soon after closing reopens it; later ones open a new ticket."),
     services.ASSIGN_NEEDS_PERMISSION: _l(
         "Only a lead or an admin may give a ticket to someone else or move it to another "
         "team."),
@@ -193,7 +200,7 @@ def _show_error(form: FlaskForm, error: DomainError, *, fields: dict[str, str]) 
                 _add_error(target, _say(str(message)))
             shown = True
     if not shown:
-        if isinstance(error, InvalidTransition):
+        if isinstance(error, InvalidTransition) and error.detail not in _MESSAGES:
             message = _("The ticket cannot move to this status from where it is now.")
         elif isinstance(error, Forbidden) and error.detail not in _MESSAGES:
             message = _("Your role may not make this change.")

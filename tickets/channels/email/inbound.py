@@ -33,6 +33,9 @@ from tickets.channels.email.parse import ParsedEmail, UnparseableEmail, parse_em
 from tickets.channels.email.quotes import strip_reply
 from tickets.conversation import add_customer_message, add_staff_message
 from tickets.models import Channel, Message, Status, Ticket, Visibility
+from tickets.resolution import services as resolution
+from tickets.resolution.models import (ConfirmationChannel, ConfirmationOutcome,
+                                       ConfirmationState)
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +171,13 @@ def _handle(record: InboundEmail, parsed: ParsedEmail) -> tuple[InboundStatus, s
             record.ticket_id = ticket.id
             return InboundStatus.IGNORED, (f"{thread.agent.email} replied by mail to "
                                            f"{ticket.number}, which is closed; not sent.")
-        return _new_ticket(record, parsed, now, follow_up_of=ticket)
+        # Soon after closing, the customer's reply reopens the ticket (an auto-reply never
+        # does); later it is a repeat contact: a new ticket linked to the old one.
+        if parsed.auto_submitted or not resolution.within_grace(ticket, now):
+            return _new_ticket(record, parsed, now, follow_up_of=ticket)
+        contact = directory.find_or_create_contact(parsed.from_address, parsed.from_name)
+        resolution.reopen_after_close(ticket, contact_id=contact.id, channel=Channel.EMAIL,
+                                      now=now)
     if ticket is None:
         return _new_ticket(record, parsed, now)
     message = _reply(record, parsed, ticket, thread, now)
@@ -193,10 +202,24 @@ def _reply(record: InboundEmail, parsed: ParsedEmail, ticket: Ticket,
                                    body_html=parsed.html, original_body=original,
                                    counts_as_answer=not parsed.auto_submitted)
     if ticket.status == Status.RESOLVED and says_still_broken and not parsed.auto_submitted:
-        lifecycle.change_status(ticket, Status.REOPENED, actor=None, contact_id=contact.id,
-                                now=now, channel=Channel.EMAIL.value,
-                                reason="the customer wrote that it is still a problem")
+        _still_a_problem(ticket, contact.id, body, now)
     return message
+
+
+def _still_a_problem(ticket: Ticket, contact_id: int, body: str, now: datetime) -> None:
+    """The customer answered the resolution in words: "still a problem" reopens the ticket,
+    kept as their answer (evidence) when a confirmation was pending."""
+    pending = resolution.current_resolution(ticket.id)
+    if pending is not None and pending.state == ConfirmationState.PENDING:
+        # Their mail is on the ticket already: it is the comment, not a second message.
+        resolution.record_answer(ticket, pending, ConfirmationOutcome.REJECTED,
+                                 channel=ConfirmationChannel.EMAIL_REPLY,
+                                 contact_id=contact_id, comment=body[:resolution.TEXT_MAX],
+                                 now=now, comment_is_message=True)
+        return
+    lifecycle.change_status(ticket, Status.REOPENED, actor=None, contact_id=contact_id,
+                            now=now, channel=Channel.EMAIL.value,
+                            reason="the customer wrote that it is still a problem")
 
 
 def _new_ticket(record: InboundEmail, parsed: ParsedEmail, now: datetime,
@@ -208,11 +231,10 @@ def _new_ticket(record: InboundEmail, parsed: ParsedEmail, now: datetime,
         customer_name=parsed.from_name, channel=Channel.EMAIL,
         body_html=parsed.html,
         # RFC 3834: never answer an automatic message (out-of-office, lists, bulk).
-        acknowledge=not parsed.auto_submitted), commit=False)
+        acknowledge=not parsed.auto_submitted,
+        # Intake links both tickets and records it on both timelines.
+        follow_up_of_id=follow_up_of.id if follow_up_of is not None else None), commit=False)
     ticket, message = result.ticket, result.message
-    if follow_up_of is not None:
-        timeline.record(ticket.id, "follow_up_of", channel=Channel.EMAIL.value, at=now,
-                        ticket_id=follow_up_of.id, number=follow_up_of.number)
     if parsed.auto_submitted:
         timeline.record(ticket.id, "acknowledgement_skipped", channel=Channel.EMAIL.value,
                         at=now, reason=parsed.auto_reason)
