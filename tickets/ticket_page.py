@@ -132,7 +132,11 @@ def timeline(user: User, ticket: Ticket, *, newest_first: bool = False) -> list[
     internal = can(user, Permission.TICKET_VIEW_INTERNAL)
     messages = select(Message).where(Message.ticket_id == ticket.id).options(
         joinedload(Message.author_user), joinedload(Message.author_contact))
-    files = select(Attachment).where(Attachment.ticket_id == ticket.id)
+    # A task note's files live on the task's page, unless the note was published (then
+    # they belong to its public message).
+    files = select(Attachment).where(Attachment.ticket_id == ticket.id,
+                                     Attachment.task_note_id.is_(None)
+                                     | Attachment.message_id.is_not(None))
     if not internal:
         messages = messages.where(Message.visibility == Visibility.PUBLIC)
         files = files.where(Attachment.visibility == Visibility.PUBLIC)

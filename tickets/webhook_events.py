@@ -126,8 +126,11 @@ def _resolved(ticket_id: int, **_data) -> None:
 
 @events.ticket_closed.connect
 def _closed(ticket_id: int, **_data) -> None:
+    ticket = db.session.get(Ticket, ticket_id)
+    # Closed again after a reopen within the grace window is a new event.
     _publish(WebhookEvent.TICKET_CLOSED, ticket_id,
-             event_key=f"{WebhookEvent.TICKET_CLOSED}:{ticket_id}")
+             event_key=f"{WebhookEvent.TICKET_CLOSED}:{ticket_id}:"
+                       f"{ticket.reopen_count if ticket else 0}")
 
 
 def _sla_event(kind: WebhookEvent, ticket_id: int, target: str) -> None:

@@ -19,6 +19,7 @@ NOTICE_KINDS: dict[str, object] = {
     "ticket_assigned": _l("A ticket is assigned to me"),
     "customer_replied": _l("A customer writes on a ticket assigned to me"),
     "sla_alerts": _l("SLA warnings and escalations (one digest per sweep)"),
+    "ticket_reopened": _l("A customer says the fix for my ticket does not work"),
 }
 
 

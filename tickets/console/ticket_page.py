@@ -275,9 +275,10 @@ def _teams_for(ticket: Ticket) -> list[page.TeamOption]:
     return sorted(page.reassign_options(), key=lambda team: team.id != ticket.team_id)
 
 
-def _render(user: User, ticket: Ticket, *, status: int = 200, reply: ReplyForm | None = None,
+def render_page(user: User, ticket: Ticket, *, status: int = 200, reply: ReplyForm | None = None,
             update: UpdateForm | None = None, assign: AssignForm | None = None,
             macro_notice: str | None = None):
+    """The ticket page (body, status); other domains' forms re-render it with their errors."""
     now = utcnow()
     newest_first = request.args.get("order") == "newest"
     updates = can(user, Permission.TICKET_UPDATE)
@@ -332,7 +333,7 @@ def show(ticket_id: int):
             notice = _("That canned response is not available to you.")
         else:
             reply.body.data = macros.render(macro.body, _placeholders(user, ticket))
-    return _render(user, ticket, reply=reply, macro_notice=notice)
+    return render_page(user, ticket, reply=reply, macro_notice=notice)
 
 
 @blueprint.post("/<id:ticket_id>/reply")
@@ -354,14 +355,14 @@ def reply(ticket_id: int):
         form.form_errors.append(_("The files are too large together. Send at most %(count)s "
                                   "files of at most %(size)s each.", count=page.MAX_UPLOADS,
                                   size=page.file_size(limit)))
-        return _render(user, ticket, reply=form, status=413)
+        return render_page(user, ticket, reply=form, status=413)
     ticket = get_ticket(user, ticket_id, for_update=True)
     if not valid:
         db.session.rollback()
         if form.csrf_token.errors:
             form.form_errors.append(_("The form has expired. Reload the page and send it "
                                       "again."))
-        return _render(user, ticket, reply=form, status=400)
+        return render_page(user, ticket, reply=form, status=400)
     visibility = Visibility(form.visibility.data)
     uploads = [page.Upload(storage.filename or "", storage.read(), storage.mimetype)
                for storage in form.attachments.data or []]
@@ -372,11 +373,11 @@ def reply(ticket_id: int):
         _add_error(form.attachments, _("Larger than the %(size)s limit: %(files)s",
                                        size=page.file_size(error.limit),
                                        files=", ".join(error.filenames)))
-        return _render(user, get_ticket(user, ticket_id), reply=form, status=400)
+        return render_page(user, get_ticket(user, ticket_id), reply=form, status=400)
     except (InvalidInput, Conflict, Forbidden) as error:
         db.session.rollback()
         status = _show_error(form, error, fields={"body": "body", "attachments": "attachments"})
-        return _render(user, get_ticket(user, ticket_id), reply=form, status=status)
+        return render_page(user, get_ticket(user, ticket_id), reply=form, status=status)
     flash(_("Reply sent.") if visibility == Visibility.PUBLIC else _("Internal note added."),
           "success")
     return _back(ticket_id, f"message-{message.id}")
@@ -394,7 +395,7 @@ def update(ticket_id: int):
     form = UpdateForm(ticket)
     if not form.validate():
         db.session.rollback()
-        return _render(user, ticket, update=form, status=400)
+        return render_page(user, ticket, update=form, status=400)
     changes = form.changes(ticket)
     if not changes:
         db.session.rollback()
@@ -408,7 +409,7 @@ def update(ticket_id: int):
                                                   "priority": "priority", "tags": "tags",
                                                   "category": "category",
                                                   "product": "product"})
-        return _render(user, get_ticket(user, ticket_id), update=form, status=status)
+        return render_page(user, get_ticket(user, ticket_id), update=form, status=status)
     flash(_("Ticket updated."), "success")
     return _back(ticket_id)
 
@@ -426,7 +427,7 @@ def assign(ticket_id: int):
         changes: dict[str, Any] = {"assignee": user.id}
     elif not form.validate():
         db.session.rollback()
-        return _render(user, ticket, assign=form, status=400)
+        return render_page(user, ticket, assign=form, status=400)
     else:
         changes = {}
         team_id, assignee_id = _as_id(form.team.data), _as_id(form.assignee.data)
@@ -451,7 +452,7 @@ def assign(ticket_id: int):
         else:
             status = _show_error(form, error, fields={"team": "team", "assignee": "assignee",
                                                       "reason": "reason"})
-        return _render(user, get_ticket(user, ticket_id), assign=form, status=status)
+        return render_page(user, get_ticket(user, ticket_id), assign=form, status=status)
     flash(_("You took the ticket.") if taking else _("Ticket reassigned."), "success")
     try:
         ensure_visible(user, ticket_id)

@@ -14,7 +14,7 @@ from service.extensions import csrf, db
 from service.validation import is_id
 from tickets import attachments
 from tickets import ticket_page as page
-from tickets.console.ticket_page import _render as render_ticket_page
+from tickets.console.ticket_page import render_page as render_ticket_page
 from tickets.models import Ticket, Visibility
 from tickets.resolution import panel, sentences, services
 from tickets.resolution.forms import MAX_EVIDENCE_FILES, PhoneConfirmationForm

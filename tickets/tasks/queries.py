@@ -53,17 +53,22 @@ def is_overdue(task: Task, now: datetime) -> bool:
     return task.status in ACTIVE_TASK_STATUSES and task.due_at <= now
 
 
-def list_tasks(user: User, *, department_id: int | None = None,
+def list_tasks(user: User, *, department_id: int | Sequence[int] | None = None,
                status: Sequence[TaskStatus] | None = None, assignee_id: int | None = None,
                overdue: bool | None = None, ticket_id: int | None = None, limit: int = 50,
                cursor: str | None = None, now: datetime | None = None
                ) -> tuple[list[Task], str | None]:
-    """One keyset page of the tasks the user may see, soonest due first, and the next cursor."""
+    """One keyset page of the tasks the user may see, soonest due first, and the next cursor.
+
+    `department_id` is one department or several (a member of many: "my departments").
+    """
     now = now or utcnow()
     query = (select(Task).where(tasks_visible_to(user))
              .options(*_TASK_RELATIONS))
-    if department_id is not None:
+    if isinstance(department_id, int):
         query = query.where(Task.department_id == department_id)
+    elif department_id is not None:
+        query = query.where(Task.department_id.in_(list(department_id)))
     if status:
         query = query.where(Task.status.in_(list(status)))
     if assignee_id is not None:

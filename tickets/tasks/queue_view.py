@@ -49,10 +49,9 @@ def filters(user: User, form: TaskFilterForm) -> dict[str, Any]:
     args: dict[str, Any] = {"limit": PAGE_SIZE, "cursor": form.cursor.data or None}
     department = form.department.data
     if department == MY_DEPARTMENTS:
-        # list_tasks filters on one department: a member of several (or of none, an admin
-        # say) sees every task they may see, which holds their departments' tasks.
+        # Someone in no department (an admin, say) sees every task they may see.
         own = choices.user_departments(user)
-        args["department_id"] = own[0] if len(own) == 1 else None
+        args["department_id"] = own or None
     elif department != ALL_DEPARTMENTS:
         args["department_id"] = as_id(department)
     status = form.status.data
