@@ -20,7 +20,8 @@ def profile_data(client, **changes) -> dict:
     """The profile form as the page fills it in, with some fields changed."""
     data = {"csrf_token": client.csrf_token, "name": "Ada Agent", "language": "en",
             "timezone": "", "availability": "available", "notify_ticket_assigned": "y",
-            "notify_customer_replied": "y", "notify_sla_alerts": "y"}
+            "notify_customer_replied": "y", "notify_sla_alerts": "y",
+            "notify_ticket_reopened": "y"}
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -94,7 +95,7 @@ def test_editing_the_profile(client, make_user, console_login):
     assert agent.locale == "zh_CN" and agent.timezone == "America/New_York"
     assert agent.availability == Availability.OUT_OF_OFFICE
     assert agent.notify_prefs == {"ticket_assigned": True, "customer_replied": True,
-                                  "sla_alerts": False}
+                                  "sla_alerts": False, "ticket_reopened": True}
     # Nothing outside the form changes, however it is posted.
     assert agent.role == Role.AGENT and agent.email.endswith("@staff.test")
     assert agent.email != "evil@staff.test" and agent.is_active
