@@ -183,15 +183,35 @@ def _tickets(users: dict[str, User]) -> int:
             continue
         reply = "您好，我们正在处理。" if language == "zh" else "Thanks, we are looking into it."
         conversation.add_staff_message(ticket, staff, reply, Visibility.PUBLIC, now)
+        if target in ("resolved", "closed", "reopened"):
+            _resolve_demo_ticket(ticket, staff, target, language)
+            continue
         steps = {"open": [], "pending_customer": [Status.PENDING_CUSTOMER],
-                 "pending_internal": [Status.PENDING_INTERNAL],
-                 "resolved": [Status.RESOLVED], "closed": [Status.RESOLVED, Status.CLOSED],
-                 "reopened": [Status.RESOLVED, Status.REOPENED]}[target]
+                 "pending_internal": [Status.PENDING_INTERNAL]}[target]
         for step in steps:
             lifecycle.change_status(ticket, step, actor=staff, now=now + timedelta(seconds=1),
                                     reason="demo")
         db.session.commit()
     return len(_TICKETS)
+
+
+def _resolve_demo_ticket(ticket, staff: User, target: str, language: str) -> None:
+    """Resolve through the closed loop; then the customer confirms (by phone) or rejects."""
+    from tickets.resolution.models import ConfirmationChannel, ConfirmationOutcome
+    from tickets.resolution.services import answer, resolve
+
+    chinese = language == "zh"
+    resolve(staff, ticket,
+            summary="已按您的要求处理完毕。" if chinese else "Fixed as described in our reply.",
+            root_cause="配置错误。" if chinese else "A configuration mistake on our side.",
+            method="retested", result="已复测通过。" if chinese else "Retested: works.")
+    if target == "closed":
+        answer(ticket, ConfirmationOutcome.CONFIRMED, channel=ConfirmationChannel.PHONE,
+               user=staff, call_reference="DEMO-CALL-1")
+    elif target == "reopened":
+        answer(ticket, ConfirmationOutcome.REJECTED, channel=ConfirmationChannel.PORTAL,
+               contact_id=ticket.contact_id, ip="198.51.100.20", user_agent="demo browser",
+               comment="还是不行。" if chinese else "It still happens on my machine.")
 
 
 # The closed loop, through the services: (subject, description, customer, language).

@@ -261,6 +261,17 @@ def reason_label(reason: str) -> str:
         "customer reached by phone": _("the customer was reached by phone"),
         "waiting on customer": _("waiting on the customer"),
         "team changed": _("the team changed"),
+        "task opened": _("a task for another department was opened"),
+        "task reopened": _("a task for another department was reopened"),
+        "tasks done": _("every task for other departments is finished"),
+        "waiting on a department": _("still waiting on another department"),
+        "the customer confirmed the fix": _("the customer confirmed the fix"),
+        "the customer says it is still a problem": _("the customer says it is still a problem"),
+        "the customer wrote after the ticket was closed":
+            _("the customer wrote after the ticket was closed"),
+        "no answer from the customer in time": _("no answer from the customer in time"),
+        "the customer wrote that it is still a problem":
+            _("the customer wrote that it is still a problem"),
     }
     return labels.get(reason, reason)
 
