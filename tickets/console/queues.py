@@ -239,7 +239,7 @@ def _ticket_url(ticket_id: int) -> str:
     return f"{url_for('queues.queue')}/{ticket_id}"
 
 
-def _relative_times(now: datetime) -> Callable[[datetime | None], str]:
+def relative_times(now: datetime) -> Callable[[datetime | None], str]:
     """'in 3 hours' / '3 hours ago' in the reader's language (the same units as queue.js)."""
     locale = get_locale()  # once: a page formats two times per row
 
@@ -282,7 +282,7 @@ def _render_queue(args: MultiDict, *, status: int = 200, bulk_form: BulkForm | N
                                     "first page.")]
     if page is None:
         status = 400
-    context: dict[str, Any] = {"page": page, "relative": _relative_times(now),
+    context: dict[str, Any] = {"page": page, "relative": relative_times(now),
                                "can_bulk": can(user, Permission.TICKET_UPDATE)}
     headers = {"Cache-Control": "no-store"}
     if rows_only:

@@ -212,8 +212,9 @@ def _show_error(form: FlaskForm, error: DomainError, *, fields: dict[str, str]) 
 
 # ---- helpers for the template ----
 
-def _span(seconds: int) -> str:
-    days, rest = divmod(seconds, 86400)
+def span(seconds: int) -> str:
+    """A length of time for people: 2 d 3 h, 4 h 10 min, 25 min."""
+    days, rest = divmod(max(int(seconds), 0), 86400)
     hours, rest = divmod(rest, 3600)
     if days:
         return _("%(days)s d %(hours)s h", days=days, hours=hours)
@@ -226,8 +227,8 @@ def countdown(due: datetime, now: datetime) -> str:
     """"due in 2 h 5 min" / "overdue by 10 min" (ticket.js keeps it current)."""
     seconds = int((due - now).total_seconds())
     if seconds >= 0:
-        return _("due in %(time)s", time=_span(seconds))
-    return _("overdue by %(time)s", time=_span(-seconds))
+        return _("due in %(time)s", time=span(seconds))
+    return _("overdue by %(time)s", time=span(-seconds))
 
 
 def record_url(endpoint: str, record_id: int) -> str | None:

@@ -5,24 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 
 from service.templating import display_zone, localtime
-from tickets.console.ticket_page import countdown
+from tickets.console.ticket_page import countdown, span
 from tickets.tasks.labels import TASK_STATUS_LABELS
 from tickets.tasks.models import ACTIVE_TASK_STATUSES, Task
 from tickets.ticket_page import team_name
-
-
-def span(seconds: int) -> str:
-    """A length of time for people: 2 d 3 h, 4 h 10 min, 25 min."""
-    days, rest = divmod(max(int(seconds), 0), 86400)
-    hours, rest = divmod(rest, 3600)
-    if days:
-        return _("%(days)s d %(hours)s h", days=days, hours=hours)
-    if hours:
-        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest // 60)
-    return _("%(minutes)s min", minutes=rest // 60)
 
 
 def task_status_label(value: Any) -> str:

@@ -1,13 +1,10 @@
 """What the task queue page shows: its filters as list_tasks arguments, and the rows' names."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from babel.dates import format_timedelta
 from flask import url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,6 +13,7 @@ from service.db_types import utcnow
 from service.directory.models import Team
 from service.errors import InvalidInput
 from service.extensions import db
+from tickets.console.queues import relative_times
 from tickets.models import Ticket, format_number
 from tickets.tasks import choices, services
 from tickets.tasks.forms import (ACTIVE, ALL_DEPARTMENTS, ANY_STATUS, MY_DEPARTMENTS,
@@ -76,19 +74,6 @@ def _link_args(form: TaskFilterForm) -> dict[str, Any]:
     return args
 
 
-def _relative(now: datetime) -> Callable[[datetime | None], str]:
-    """'3 hours ago' in the reader's language."""
-    locale = get_locale()
-
-    def relative(moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        return format_timedelta(moment - now, granularity="minute", threshold=2,
-                                add_direction=True, locale=locale)
-
-    return relative
-
-
 def queue_context(user: User, form: TaskFilterForm) -> dict[str, Any]:
     """The queue page's variables; `items` is None when the filters are not valid."""
     now = utcnow()
@@ -104,7 +89,7 @@ def queue_context(user: User, form: TaskFilterForm) -> dict[str, Any]:
     cursor = form.cursor.data if items is not None else None
     return {
         "form": form, "items": items or [], "valid": items is not None, "now": now,
-        "subjects": preload(items or []), "relative": _relative(now), "cursor": cursor,
+        "subjects": preload(items or []), "relative": relative_times(now), "cursor": cursor,
         "ticket_number": format_number,
         "first_url": url_for("tasks_console.queue", **link_args),
         "next_url": (url_for("tasks_console.queue", **link_args, cursor=next_cursor)
