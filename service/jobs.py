@@ -76,7 +76,11 @@ def job(queue: str = "default") -> Callable:
 
 
 def enqueue(func: Callable, *args: Any) -> None:
-    """Run `func(*args)` in the background once the current transaction commits."""
+    """Run `func(*args)` in the background once the current transaction commits.
+
+    The same call queued twice in one transaction runs once: after the commit both would
+    see the same data (a sweep closing 500 tickets asks for one re-assignment, not 500).
+    """
     path = getattr(func, "job_path", None)
     if path is None:
         raise TypeError(f"{func!r} is not decorated with @job")
@@ -84,7 +88,10 @@ def enqueue(func: Callable, *args: Any) -> None:
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so a rollback before any SQL still drops the job
-    session.info.setdefault("pending_jobs", []).append(PendingJob(path, args, func.job_queue))
+    pending = session.info.setdefault("pending_jobs", [])
+    job_call = PendingJob(path, args, func.job_queue)
+    if job_call not in pending:
+        pending.append(job_call)
 
 
 @event.listens_for(Session, "after_commit")

@@ -40,9 +40,10 @@ def _sweep_twice_at_once(stack) -> None:
     """Two sweep jobs on the real queue, taken by two workers running side by side."""
     from tickets.resolution import jobs as resolution_jobs
 
-    jobs.enqueue(resolution_jobs.sweep_confirmations)
-    jobs.enqueue(resolution_jobs.sweep_confirmations)
-    db.session.commit()
+    # Two transactions: within one, the same call queued twice runs once.
+    for _ in range(2):
+        jobs.enqueue(resolution_jobs.sweep_confirmations)
+        db.session.commit()
     assert stack.queue("sweeps").count == 2
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = [pool.submit(stack.run_burst_worker, ("sweeps", "mail")) for _ in range(2)]

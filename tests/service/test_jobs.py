@@ -42,6 +42,15 @@ def test_jobs_run_only_after_commit(app):
     assert CALLS == [(1,)]
 
 
+def test_the_same_call_queued_twice_in_one_transaction_runs_once(app):
+    for value in (3, 4, 3):
+        jobs.enqueue(record_call, value)
+    db.session.commit()
+    jobs.enqueue(record_call, 3)  # a later transaction's call is its own
+    db.session.commit()
+    assert CALLS == [(3,), (4,), (3,)]
+
+
 def test_rollback_drops_queued_jobs(app):
     jobs.enqueue(record_call, 2)
     db.session.rollback()
