@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
@@ -23,6 +23,8 @@ class TaskStatus(enum.StrEnum):
 
 # A task in one of these still holds the ticket: it blocks resolving and runs its clock.
 ACTIVE_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
+_TO_ESCALATE = ("escalated_at IS NULL AND status IN ("
+                + ", ".join(f"'{status.value}'" for status in ACTIVE_TASK_STATUSES) + ")")
 
 
 class Task(db.Model):
@@ -34,6 +36,9 @@ class Task(db.Model):
         Index("ix_tasks_ticket", "ticket_id", "id"),
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_assignee_status", "assignee_id", "status"),
+        # The overdue sweep's work list: active tasks not yet escalated, soonest due first.
+        Index("ix_tasks_to_escalate", "due_at", "id",
+              postgresql_where=text(_TO_ESCALATE), sqlite_where=text(_TO_ESCALATE)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
