@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import (RadioField, SelectChoice, SelectField, StringField, TextAreaField,
                      ValidationError)
 from wtforms.validators import DataRequired, Length, Optional
@@ -26,6 +25,7 @@ from service.templating import PRIORITY_LABELS
 from service.validation import is_id, strip_controls
 from tickets import macros, services
 from tickets import ticket_page as page
+from tickets.upload_forms import read_upload_form
 from tickets.attachments_api import attachment_response
 from tickets.models import PRIORITY_ORDER, Attachment, Priority, Status, Ticket, Visibility
 from tickets.services import ensure_visible, get_ticket
@@ -36,7 +36,6 @@ blueprint = Blueprint("ticket_page", __name__, url_prefix="/console/tickets",
 TAGS_MAX = 20
 TAG_MAX = 50
 # Room in a reply's request for its text (20000 characters of UTF-8) and fields beside files.
-FORM_OVERHEAD_BYTES = 256 * 1024
 _TAG = re.compile(r"^[\w\-.]+$")  # \w is Unicode: Chinese tags are fine
 _TAG_SPLIT = re.compile(r"[,，、]")
 # Remote content in a mail's HTML (tracking pixels) never loads; scripts never run (sandbox).
@@ -342,21 +341,10 @@ def show(ticket_id: int):
 def reply(ticket_id: int):
     """Post a public reply or an internal note (with files) and show it."""
     user = console_user()
-    # Files may be as large as ATTACHMENT_MAX_BYTES each, beyond the app-wide request
-    # limit; this view is exempt from the global CSRF check (which would read the body
-    # under that limit) and checks the token through its form instead.
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    request.max_content_length = limit * page.MAX_UPLOADS + FORM_OVERHEAD_BYTES
-    try:
-        form = ReplyForm(user)
-        valid = form.validate()
-    except RequestEntityTooLarge:
-        ticket = get_ticket(user, ticket_id)
-        form = ReplyForm(user, formdata=None)
-        form.form_errors.append(_("The files are too large together. Send at most %(count)s "
-                                  "files of at most %(size)s each.", count=page.MAX_UPLOADS,
-                                  size=page.file_size(limit)))
-        return render_page(user, ticket, reply=form, status=413)
+    form, valid = read_upload_form(lambda **kwargs: ReplyForm(user, **kwargs),
+                                   page.MAX_UPLOADS)
+    if valid is None:
+        return render_page(user, get_ticket(user, ticket_id), reply=form, status=413)
     ticket = get_ticket(user, ticket_id, for_update=True)
     if not valid:
         db.session.rollback()

@@ -8,7 +8,6 @@ from typing import Callable
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.db_types import utcnow
 from service.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -24,11 +23,11 @@ from tickets.portal.forms import ButtonForm, ConfirmForm, NewTicketForm, ReplyFo
 from tickets.portal.promise import portal_zone, promise_for
 from tickets.portal_links import read_portal_token
 from tickets.ticket_page import AttachmentTooLarge, file_size
+from tickets.upload_forms import read_upload_form
 
 # Files may be as large as ATTACHMENT_MAX_BYTES each, beyond the app-wide request limit;
 # the views taking files are exempt from the global CSRF check (which would read the body
 # under that limit) and check the token through their form instead.
-FORM_OVERHEAD_BYTES = 256 * 1024
 
 
 def _public_limit() -> str:
@@ -55,17 +54,6 @@ def _language() -> str:
 def _uploads(form) -> list[requests.Upload]:
     return [requests.Upload(storage.filename or "", storage.read(), storage.mimetype)
             for storage in form.attachments.data or [] if storage and storage.filename]
-
-
-def _allow_large_files() -> None:
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    request.max_content_length = limit * requests.MAX_UPLOADS + FORM_OVERHEAD_BYTES
-
-
-def _too_large_message() -> str:
-    return _("The files are too large together. Send at most %(count)s files of at most "
-             "%(size)s each.", count=requests.MAX_UPLOADS,
-             size=file_size(current_app.config["ATTACHMENT_MAX_BYTES"]))
 
 
 def _field_errors(form, error: DomainError) -> None:
@@ -173,13 +161,8 @@ def attachment(ref: str, attachment_id: int):
 @signed_in
 def reply(viewer: PortalViewer, ref: str):
     """The customer's reply with files; on a long-closed ticket it opens a linked new one."""
-    _allow_large_files()
-    try:
-        form = ReplyForm()
-        valid = form.validate()
-    except RequestEntityTooLarge:
-        form = ReplyForm(formdata=None)
-        form.form_errors.append(_too_large_message())
+    form, valid = read_upload_form(ReplyForm, requests.MAX_UPLOADS)
+    if valid is None:
         return _render_ticket(viewer, _ticket_or_404(viewer, ref), reply=form, status=413)
     ticket = _ticket_or_404(viewer, ref)
     if not valid:
@@ -243,13 +226,9 @@ def new_ticket(viewer: PortalViewer):
     if request.method == "GET":
         form = NewTicketForm(formdata=None, submission_id=uuid.uuid4().hex)
         return _render_new(viewer, form)
-    _allow_large_files()
-    try:
-        form = NewTicketForm()
-        valid = form.validate()
-    except RequestEntityTooLarge:
-        form = NewTicketForm(formdata=None, submission_id=uuid.uuid4().hex)
-        form.form_errors.append(_too_large_message())
+    form, valid = read_upload_form(NewTicketForm, requests.MAX_UPLOADS)
+    if valid is None:
+        form.submission_id.data = uuid.uuid4().hex
         return _render_new(viewer, form, 413)
     if not valid:
         if form.csrf_token.errors:

@@ -1,10 +1,9 @@
 """Console pages of closed-loop resolution: resolve, a phone confirmation, the export."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.auth.models import User
 from service.auth.permissions import Permission
@@ -14,6 +13,7 @@ from service.extensions import csrf, db
 from service.validation import is_id
 from tickets import attachments
 from tickets import ticket_page as page
+from tickets.upload_forms import read_upload_form
 from tickets.console.ticket_page import render_page as render_ticket_page
 from tickets.models import Ticket, Visibility
 from tickets.resolution import panel, sentences, services
@@ -29,7 +29,6 @@ page.register_panel("resolution", panel.TEMPLATE, panel.panel_context, order=30,
 sentences.register()
 
 # Room in the resolve request for its texts beside the evidence files.
-FORM_OVERHEAD_BYTES = 256 * 1024
 # The services' field names → the forms' fields.
 RESOLVE_FIELDS = {"summary": "summary", "root_cause": "root_cause",
                   "verification.method": "method", "verification.result": "result",
@@ -76,21 +75,13 @@ def _refusal(form: FlaskForm, error: DomainError, fields: dict[str, str]) -> int
 def resolve(ticket_id: int):
     """Resolve the ticket with a verified fix and evidence; the customer is asked to confirm."""
     user = console_user()
-    # Evidence files may be as large as ATTACHMENT_MAX_BYTES each, beyond the app-wide
-    # request limit: like the reply form, this view checks CSRF through its form.
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    request.max_content_length = limit * MAX_EVIDENCE_FILES + FORM_OVERHEAD_BYTES
     ticket = get_ticket(user, ticket_id, for_update=True)
     files = panel.ticket_files(ticket.id)
     open_tasks = active_tasks(ticket.id)
-    try:
-        form = panel.resolve_form(user, ticket, files, open_tasks)
-        valid = form.validate()
-    except RequestEntityTooLarge:
-        form = panel.resolve_form(user, ticket, files, open_tasks, formdata=None)
-        form.form_errors.append(_("The files are too large together. Send at most %(count)s "
-                                  "files of at most %(size)s each.", count=MAX_EVIDENCE_FILES,
-                                  size=page.file_size(limit)))
+    form, valid = read_upload_form(
+        lambda **kwargs: panel.resolve_form(user, ticket, files, open_tasks, **kwargs),
+        MAX_EVIDENCE_FILES)
+    if valid is None:
         return _show(user, ticket_id, 413, "resolve", form)
     if not valid:
         return _show(user, ticket_id, 400, "resolve", form)
@@ -100,8 +91,9 @@ def resolve(ticket_id: int):
         stored = attachments.store(ticket.id, None, upload.filename, upload.read(),
                                    upload.mimetype, visibility=Visibility.INTERNAL)
         if isinstance(stored, attachments.Refused):
+            limit = page.file_size(current_app.config["ATTACHMENT_MAX_BYTES"])
             form.evidence_files.errors = [*form.evidence_files.errors, _(
-                "Larger than the %(size)s limit: %(files)s", size=page.file_size(limit),
+                "Larger than the %(size)s limit: %(files)s", size=limit,
                 files=stored.filename)]
             return _show(user, ticket_id, 400, "resolve", form)
         evidence.append(stored.id)

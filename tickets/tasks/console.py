@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice
 
 from service.auth.models import User
@@ -24,6 +23,7 @@ from service.errors import DomainError, Forbidden
 from service.extensions import csrf, db
 from tickets import ticket_page as page
 from tickets.console import ticket_page as ticket_views
+from tickets.upload_forms import read_upload_form
 from tickets.models import Attachment
 from tickets.services import get_ticket
 from tickets.tasks import choices, panels, presenters, sentences, services
@@ -40,7 +40,6 @@ panels.register()
 
 NOTE_MAX_UPLOADS = page.MAX_UPLOADS
 # Room in a note's request for its text and fields beside the files (as for replies).
-FORM_OVERHEAD_BYTES = ticket_views.FORM_OVERHEAD_BYTES
 
 
 @blueprint.app_context_processor
@@ -242,21 +241,9 @@ def change_due(task_id: int):
 def add_note(task_id: int):
     """Add a progress note with files; published notes also reach the customer."""
     user = console_user()
-    # Files may be as large as ATTACHMENT_MAX_BYTES each, beyond the app-wide request
-    # limit: like the ticket page's reply, this view is exempt from the global CSRF check
-    # (which would read the body under that limit) and checks the token through its form.
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    request.max_content_length = limit * NOTE_MAX_UPLOADS + FORM_OVERHEAD_BYTES
-    try:
-        form = NoteForm()
-        valid = form.validate()
-    except RequestEntityTooLarge:
-        task = services.get_task(user, task_id)
-        form = NoteForm(formdata=None)
-        form.form_errors.append(_("The files are too large together. Send at most %(count)s "
-                                  "files of at most %(size)s each.", count=NOTE_MAX_UPLOADS,
-                                  size=page.file_size(limit)))
-        return _render(user, task, status=413, note_form=form)
+    form, valid = read_upload_form(NoteForm, NOTE_MAX_UPLOADS)
+    if valid is None:
+        return _render(user, services.get_task(user, task_id), status=413, note_form=form)
     task = _task_to_work(user, task_id)
     if not valid:
         db.session.rollback()
