@@ -44,6 +44,19 @@ def pytest_report_header(config) -> str:
             "REQUIRE_BROWSER=1 turns this into a failure)")
 
 
+def post_spooled(client, path: str, data: dict):
+    """A multipart POST whose body the test client spools to a temporary file (over
+    500 KB): closed here, as werkzeug's test client leaves it open."""
+    from werkzeug.test import EnvironBuilder
+
+    request = EnvironBuilder(path=path, method="POST", data=data,
+                             content_type="multipart/form-data").get_request()
+    try:
+        return client.open(request)
+    finally:
+        request.environ["wsgi.input"].close()
+
+
 def unavailable(what: str, error: Exception) -> None:
     """Skip a test whose service is down, or fail it when CI requires services."""
     message = f"{what} unavailable: {error}"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from service.db_types import utcnow
 from service.directory.models import Team
 from service.extensions import db
+from tests.conftest import post_spooled
 from tickets.models import (Attachment, BusinessCalendar, Message, Priority, SlaPolicy, Status,
                             Ticket, Visibility)
 from tickets.tasks import services
@@ -541,3 +542,16 @@ def test_task_pages_on_postgresql(pg_app, console_login, agent, make_ticket, rnd
     assert count(TaskNote, TaskNote.published.is_(True)) == 1
     page = html(client.get(f"/console/tickets/{ticket.id}"))
     assert "added a progress note to the task" in page and "published it" in page
+
+
+@pytest.mark.parametrize("app_config", [{"ATTACHMENT_MAX_BYTES": 1024}])
+def test_note_files_too_large_together_get_a_clean_413(client, console_login, agent, ticket,
+                                                      rnd, engineer, app_config):
+    task = open_task(agent, ticket, rnd)
+    sign_in(client, console_login, engineer)
+    response = post_spooled(client, f"/console/tasks/{task.id}/notes", {
+        "csrf_token": client.csrf_token, "body": "Logs",
+        "attachments": [(io.BytesIO(b"x" * (600 * 1024)), "huge.log")]})
+    assert response.status_code == 413
+    assert "too large together" in html(response)
+    assert count(TaskNote) == 0 and count(Attachment) == 0

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from service.extensions import db
+from tests.conftest import post_spooled
 from service.notify.models import OutboundMail
 from tickets.models import (Attachment, CannedResponse, ClosedReason, Message, Priority, Status,
                             Ticket, TicketEvent, Visibility)
@@ -57,17 +58,8 @@ def post(client, path: str, data: dict | None = None, **kwargs):
 
 
 def post_files(client, path: str, data: dict):
-    """A multipart POST whose body the test client spools to a temporary file (over
-    500 KB): closed here, as werkzeug's test client leaves it open."""
-    from werkzeug.test import EnvironBuilder
-
-    request = EnvironBuilder(path=path, method="POST",
-                             data={"csrf_token": client.csrf_token, **data},
-                             content_type="multipart/form-data").get_request()
-    try:
-        return client.open(request)
-    finally:
-        request.environ["wsgi.input"].close()
+    """A large multipart POST with the client's CSRF token."""
+    return post_spooled(client, path, {"csrf_token": client.csrf_token, **data})
 
 
 def changes_of(ticket: Ticket, **overrides) -> dict:

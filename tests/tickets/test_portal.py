@@ -17,6 +17,7 @@ from service.db_types import utcnow
 from service.directory.models import Account, Contact
 from service.extensions import db
 from service.notify.models import OutboundMail
+from tests.conftest import post_spooled
 from tickets.models import (Attachment, Channel, Message, Priority, Status, Ticket,
                             Visibility)
 from tickets.portal.models import PortalSignInLink
@@ -648,3 +649,17 @@ def test_sign_in_link_is_single_use_on_postgresql(pg_app, make_ticket):
     page = client.get("/portal/login")
     assert client.post(f"/portal/login/{token}",
                        data={"csrf_token": csrf_of(page.data)}).status_code == 409
+
+
+@pytest.mark.parametrize("app_config", [{"ATTACHMENT_MAX_BYTES": 1024}])
+def test_files_too_large_together_get_a_clean_413(client, customer, app_config):
+    sign_in(client, customer)
+    ticket = db.session.scalar(select(Ticket).where(Ticket.contact_id == customer.id))
+    messages = count(Message)
+    csrf = csrf_of(client.get(f"/portal/tickets/{ticket.number}").data)
+    response = post_spooled(client, f"/portal/tickets/{ticket.number}/reply", {
+        "csrf_token": csrf, "body": "Huge",
+        "attachments": [(io.BytesIO(b"x" * (600 * 1024)), "huge.bin")]})
+    assert response.status_code == 413
+    assert "too large together" in response.get_data(as_text=True)
+    assert count(Message) == messages and count(Attachment) == 0
