@@ -348,9 +348,6 @@ def reply(ticket_id: int):
     ticket = get_ticket(user, ticket_id, for_update=True)
     if not valid:
         db.session.rollback()
-        if form.csrf_token.errors:
-            form.form_errors.append(_("The form has expired. Reload the page and send it "
-                                      "again."))
         return render_page(user, ticket, reply=form, status=400)
     visibility = Visibility(form.visibility.data)
     uploads = [page.Upload(storage.filename or "", storage.read(), storage.mimetype)

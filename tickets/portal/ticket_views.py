@@ -166,9 +166,6 @@ def reply(viewer: PortalViewer, ref: str):
         return _render_ticket(viewer, _ticket_or_404(viewer, ref), reply=form, status=413)
     ticket = _ticket_or_404(viewer, ref)
     if not valid:
-        if form.csrf_token.errors:
-            form.form_errors.append(_("The form has expired. Reload the page and send it "
-                                      "again."))
         return _render_ticket(viewer, ticket, reply=form, status=400)
     try:
         landed = requests.reply(ticket, viewer.contact, form.body.data, _uploads(form),
@@ -231,9 +228,6 @@ def new_ticket(viewer: PortalViewer):
         form.submission_id.data = uuid.uuid4().hex
         return _render_new(viewer, form, 413)
     if not valid:
-        if form.csrf_token.errors:
-            form.form_errors.append(_("The form has expired. Reload the page and send it "
-                                      "again."))
         return _render_new(viewer, form, 400)
     try:
         ticket = requests.open_request(

@@ -13,7 +13,7 @@ from service.extensions import csrf, db
 from service.validation import is_id
 from tickets import attachments
 from tickets import ticket_page as page
-from tickets.upload_forms import read_upload_form
+from tickets.upload_forms import explain_expired_csrf, read_upload_form
 from tickets.console.ticket_page import render_page as render_ticket_page
 from tickets.models import Ticket, Visibility
 from tickets.resolution import panel, sentences, services
@@ -42,8 +42,7 @@ PHONE_FIELDS = {"call_reference": "call_reference", "comment": "comment",
 def _show(user: User, ticket_id: int, status: int, name: str, form: FlaskForm):
     """The ticket page again, this panel showing the posted form and its errors."""
     db.session.rollback()
-    if form.csrf_token.errors:
-        form.form_errors.append(_("The form has expired. Reload the page and send it again."))
+    explain_expired_csrf(form)
     panel.keep_posted(name, form)
     body, _status = render_ticket_page(user, get_ticket(user, ticket_id))
     return body, status

@@ -4,8 +4,7 @@ Importing this module also adds the task panels and event sentences to the ticke
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -23,7 +22,7 @@ from service.errors import DomainError, Forbidden
 from service.extensions import csrf, db
 from tickets import ticket_page as page
 from tickets.console import ticket_page as ticket_views
-from tickets.upload_forms import read_upload_form
+from tickets.upload_forms import explain_expired_csrf, read_upload_form
 from tickets.models import Attachment
 from tickets.services import get_ticket
 from tickets.tasks import choices, panels, presenters, sentences, services
@@ -60,11 +59,6 @@ def _show_error(form: FlaskForm, error: DomainError) -> int:
     if not shown:  # the services word their refusals for people (translated)
         form.form_errors.append(str(error.detail))
     return error.status
-
-
-def _csrf_message(form: FlaskForm) -> None:
-    if "csrf_token" in form._fields and form.csrf_token.errors:
-        form.form_errors.append(_("The form has expired. Reload the page and send it again."))
 
 
 # ---- the queue ----
@@ -167,72 +161,52 @@ def show(task_id: int):
 @staff_required(Permission.TASK_WORK)
 def change_status(task_id: int):
     """Move the task to another status, with a note and, when done, the outcome."""
-    user = console_user()
-    task = _task_to_work(user, task_id)
-    form = _status_form(task)
-    if not form.validate():
-        db.session.rollback()
-        _csrf_message(form)
-        return _render(user, task, status=400, status_form=form)
-    changes = form.changes()
-    if changes == {"status": task.status}:
-        db.session.rollback()
-        flash(_("Nothing changed."), "warning")
-        return _back(task_id)
-    try:
-        services.update_task(user, task, changes)
-    except DomainError as error:
-        return _refused(user, task_id, "status_form", form, error)
-    flash(_("Task status changed to %(status)s.",
-            status=TASK_STATUS_LABELS[form.status.data]), "success")
-    return _back(task_id)
+    return _change(task_id, "status_form", _status_form, lambda form: form.changes(),
+                   lambda form: _("Task status changed to %(status)s.",
+                                  status=TASK_STATUS_LABELS[form.status.data]))
 
 
 @blueprint.post("/console/tasks/<id:task_id>/assign")
 @staff_required(Permission.TASK_WORK)
 def reassign(task_id: int):
     """Give the task to another member of its department, or to nobody."""
-    user = console_user()
-    task = _task_to_work(user, task_id)
-    form = _reassign_form(task)
-    if not form.validate():
-        db.session.rollback()
-        _csrf_message(form)
-        return _render(user, task, status=400, assign_form=form)
-    assignee_id = as_id(form.assignee_id.data)
-    if assignee_id == task.assignee_id:
-        db.session.rollback()
-        flash(_("Nothing changed."), "warning")
-        return _back(task_id)
-    try:
-        services.update_task(user, task, {"assignee_id": assignee_id})
-    except DomainError as error:
-        return _refused(user, task_id, "assign_form", form, error)
-    flash(_("Task reassigned."), "success")
-    return _back(task_id)
+    return _change(task_id, "assign_form", _reassign_form,
+                   lambda form: {"assignee_id": as_id(form.assignee_id.data)},
+                   lambda _form: _("Task reassigned."))
 
 
 @blueprint.post("/console/tasks/<id:task_id>/due")
 @staff_required(Permission.TASK_WORK)
 def change_due(task_id: int):
     """Move the task's due time."""
+    return _change(task_id, "due_form", lambda _task: DueForm(),
+                   lambda form: {"due_at": form.due_at.data},
+                   lambda _form: _("Due time changed."))
+
+
+_NOT_A_COLUMN = object()
+
+
+def _change(task_id: int, form_name: str, make_form: Callable[[Task], FlaskForm],
+            changes_of: Callable[[Any], dict[str, Any]], done: Callable[[Any], str]):
+    """One of the task page's change forms: validate, skip a no-op, apply, say so."""
     user = console_user()
     task = _task_to_work(user, task_id)
-    form = DueForm()
+    form = make_form(task)
     if not form.validate():
         db.session.rollback()
-        _csrf_message(form)
-        return _render(user, task, status=400, due_form=form)
-    due_at: datetime = form.due_at.data
-    if due_at == task.due_at:
+        explain_expired_csrf(form)
+        return _render(user, task, status=400, **{form_name: form})
+    changes = changes_of(form)
+    if all(getattr(task, key, _NOT_A_COLUMN) == value for key, value in changes.items()):
         db.session.rollback()
         flash(_("Nothing changed."), "warning")
         return _back(task_id)
     try:
-        services.update_task(user, task, {"due_at": due_at})
+        services.update_task(user, task, changes)
     except DomainError as error:
-        return _refused(user, task_id, "due_form", form, error)
-    flash(_("Due time changed."), "success")
+        return _refused(user, task_id, form_name, form, error)
+    flash(done(form), "success")
     return _back(task_id)
 
 
@@ -247,7 +221,6 @@ def add_note(task_id: int):
     task = _task_to_work(user, task_id)
     if not valid:
         db.session.rollback()
-        _csrf_message(form)
         return _render(user, task, status=400, note_form=form)
     uploads = [page.Upload(storage.filename or "", storage.read(), storage.mimetype)
                for storage in form.attachments.data or [] if storage.filename]
@@ -281,7 +254,7 @@ def create(ticket_id: int):
     ticket = get_ticket(user, ticket_id, for_update=True)
     form = panels.new_task_form(posted=True)
     if not form.validate():
-        _csrf_message(form)
+        explain_expired_csrf(form)
         return _ticket_page_with(form, ticket_id, 400)
     try:
         task = services.create_task(user, ticket, **form.values())
