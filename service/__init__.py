@@ -72,6 +72,7 @@ def _import_models() -> None:
     import tickets.portal.models  # noqa: F401
     import tickets.resolution.models  # noqa: F401
     import tickets.tasks.models  # noqa: F401
+    import surveys.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -93,16 +94,25 @@ def _register_blueprints(app: Flask) -> None:
     from tickets.portal.views import blueprint as portal
     from tickets.resolution.api import blueprint as resolution_api
     from tickets.tasks.api import blueprint as tasks_api
+    from surveys.api import blueprint as surveys_api
+    from surveys.opportunities.api import blueprint as opportunities_api
+    from surveys.public_views import blueprint as survey_pages
+    from surveys.recovery.api import blueprint as recovery_api
+    from surveys.reports.api import blueprint as survey_reports_api
+    from surveys.signals.api import blueprint as signal_rules_api
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
                                       attachments_api, phone_api, chat_api,
                                       webhooks_api, mailboxes_admin_api,
-                                      inbound_email_api, tasks_api, resolution_api]))
+                                      inbound_email_api, tasks_api, resolution_api,
+                                      surveys_api, recovery_api, opportunities_api,
+                                      signal_rules_api, survey_reports_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
     app.register_blueprint(chat_views)
     app.register_blueprint(portal)
+    app.register_blueprint(survey_pages)
     for console_blueprint in _console_blueprints():
         app.register_blueprint(console_blueprint)
 
@@ -122,10 +132,16 @@ def _console_blueprints() -> list:
     from tickets.console.ticket_page import blueprint as ticket_page
     from tickets.resolution.console import blueprint as resolution_console
     from tickets.tasks.console import blueprint as tasks_console
+    from surveys.admin_console import blueprint as surveys_admin
+    from surveys.opportunities.console import blueprint as opportunities_console
+    from surveys.recovery.console import blueprint as recovery_console
+    from surveys.revisits.console import blueprint as revisits_console
+    from surveys.signals.console import blueprint as signal_rules_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,
-            resolution_console]
+            resolution_console, opportunities_console, recovery_console, revisits_console,
+            surveys_admin, signal_rules_console]
 
 
 def _register_cli(app: Flask) -> None:
@@ -138,5 +154,6 @@ def _register_listeners() -> None:
     import tickets.listeners  # noqa: F401
     import tickets.resolution.listeners  # noqa: F401
     import tickets.tasks.listeners  # noqa: F401
+    import surveys.listeners  # noqa: F401
     import tickets.load  # noqa: F401
     import tickets.webhook_events  # noqa: F401

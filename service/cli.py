@@ -229,7 +229,9 @@ def ticker_command() -> None:
 
 @click.command("sweep")
 @click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap",
-                                          "chat", "tasks", "confirmations"]))
+                                          "chat", "tasks", "confirmations", "surveys",
+                                          "nps", "recovery", "opportunities", "revisits",
+                                          "health"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""

@@ -142,6 +142,8 @@ DEFAULTS: dict[str, Any] = {
     # the ticket; later it opens a new ticket linked to the old one.
     "TASK_DEFAULT_MINUTES": 24 * 60,
     "REOPEN_GRACE_DAYS": 7,
+    # Ticket categories that count as complaints (account health, reports).
+    "COMPLAINT_CATEGORIES": ["complaint", "投诉"],
     # A confirmation link in a mail ("fixed" / "still a problem") is refused after this long.
     "CONFIRMATION_LINK_MAX_AGE_DAYS": 30,
     # Customer portal: a sign-in link works once within PORTAL_SIGN_IN_MINUTES; a portal

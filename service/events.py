@@ -23,3 +23,9 @@ sla_warning = _signals.signal("sla-warning", doc="An SLA target reached its warn
 sla_breached = _signals.signal("sla-breached", doc="An SLA target was breached.")
 agent_became_available = _signals.signal(
     "agent-became-available", doc="An agent can take work again (back, capacity raised).")
+survey_answered = _signals.signal(
+    "survey-answered", doc="A customer answered (or changed) a survey (response id; first).")
+recovery_closed = _signals.signal(
+    "recovery-closed", doc="A service-recovery follow-up was done (follow-up id).")
+opportunity_changed = _signals.signal(
+    "opportunity-changed", doc="An opportunity was created or changed (id; created, fields).")

@@ -35,6 +35,12 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
     from tickets.channels.email import jobs as email_jobs
     from tickets.resolution import jobs as resolution_jobs
     from tickets.tasks import jobs as task_jobs
+    from surveys import jobs as survey_jobs
+    from surveys import nps_jobs
+    from surveys.health import jobs as health_jobs
+    from surveys.opportunities import jobs as opportunity_jobs
+    from surveys.recovery import jobs as recovery_jobs
+    from surveys.revisits import jobs as revisit_jobs
 
     interval = app.config["TICKER_INTERVAL_SECONDS"]
     return [
@@ -46,6 +52,12 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("chat", interval, chat_jobs.sweep_chat_handoffs),
         Periodic("tasks", interval, task_jobs.sweep_overdue_tasks),
         Periodic("confirmations", interval, resolution_jobs.sweep_confirmations),
+        Periodic("surveys", interval, survey_jobs.sweep_invitations),
+        Periodic("nps", 3600, nps_jobs.schedule_nps),
+        Periodic("recovery", interval, recovery_jobs.sweep_recoveries),
+        Periodic("opportunities", interval, opportunity_jobs.sweep_opportunities),
+        Periodic("revisits", 3600, revisit_jobs.sweep_revisits),
+        Periodic("health", 3600, health_jobs.refresh_health),
     ]
 
 

@@ -29,6 +29,16 @@ class Permission(enum.StrEnum):
     RESOLVE_OVERRIDE = "ticket.resolve_override"
     # Record a customer's confirmation (or rejection) received by phone.
     CONFIRMATION_RECORD = "confirmation.record"
+    # Survey answers and their numbers; admins: survey settings, campaigns, signal rules.
+    SURVEY_VIEW = "survey.view"
+    SURVEY_ADMIN = "survey.admin"
+    # Work service-recovery follow-ups (team leads, and VIP accounts' account managers).
+    RECOVERY_WORK = "recovery.work"
+    # See and work opportunities (sales); open one by hand from a ticket or customer.
+    OPPORTUNITY_WORK = "opportunity.work"
+    OPPORTUNITY_CREATE = "opportunity.create"
+    # VIP revisit calls: the account's support agent or account manager, and leads.
+    REVISIT_WORK = "revisit.work"
     CONSOLE = "console"  # sign in to the staff console
     DASHBOARD = "dashboard"
     CUSTOMER_VIEW = "customer.view"
@@ -65,6 +75,12 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.TICKET_RESOLVE: _SUPPORT,
     Permission.RESOLVE_OVERRIDE: _MANAGERS,
     Permission.CONFIRMATION_RECORD: _SUPPORT,
+    Permission.SURVEY_VIEW: _MANAGERS | {Role.SALES},
+    Permission.SURVEY_ADMIN: {Role.ADMIN},
+    Permission.RECOVERY_WORK: _MANAGERS | {Role.SALES},
+    Permission.OPPORTUNITY_WORK: _MANAGERS | {Role.SALES},
+    Permission.OPPORTUNITY_CREATE: _SUPPORT | {Role.SALES},
+    Permission.REVISIT_WORK: _SUPPORT | {Role.SALES},
     Permission.CONSOLE: _ALL_STAFF,
     Permission.DASHBOARD: _MANAGERS,
     Permission.CUSTOMER_VIEW: _SUPPORT | {Role.SALES},

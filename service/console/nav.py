@@ -38,6 +38,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("customers.new_ticket", _l("New ticket"), Permission.TICKET_CREATE),
     NavItem("customers.contacts", _l("Customers"), Permission.CUSTOMER_VIEW, "people"),
     NavItem("customers.accounts", _l("Accounts"), Permission.CUSTOMER_VIEW, "people"),
+    NavItem("opportunities_console.inbox", _l("Opportunities"), Permission.OPPORTUNITY_WORK,
+            "sales"),
+    NavItem("recovery_console.index", _l("Service recovery"), Permission.RECOVERY_WORK, "sales"),
+    NavItem("revisits_console.index", _l("VIP revisits"), Permission.REVISIT_WORK, "sales"),
     NavItem("dashboard.show", _l("Dashboard"), Permission.DASHBOARD, "lead"),
     NavItem("admin_people.users", _l("Users"), Permission.ADMIN_USERS, "admin"),
     NavItem("admin_people.teams", _l("Teams"), Permission.ADMIN_USERS, "admin"),
@@ -48,12 +52,17 @@ NAV: tuple[NavItem, ...] = (
     NavItem("admin_sla.calendars", _l("Business calendars"), Permission.ADMIN_SLA, "admin"),
     NavItem("admin_routing.rules", _l("Routing rules"), Permission.ADMIN_ROUTING, "admin"),
     NavItem("macros.index", _l("Canned responses"), Permission.TICKET_REPLY, "admin"),
+    NavItem("surveys_admin.settings", _l("Surveys"), Permission.SURVEY_ADMIN, "admin"),
+    NavItem("surveys_admin.campaigns", _l("NPS campaigns"), Permission.SURVEY_ADMIN, "admin"),
+    NavItem("signal_rules_console.rules", _l("Opportunity rules"), Permission.SURVEY_ADMIN,
+            "admin"),
     NavItem("admin_system.failed_jobs", _l("Failed jobs"), Permission.ADMIN_JOBS, "admin"),
     NavItem("admin_system.outbound_mail", _l("Outbound mail"), Permission.ADMIN_MAIL, "admin"),
     NavItem("admin_system.inbound_mail", _l("Inbound mail"), Permission.ADMIN_MAIL, "admin"),
 )
 
-SECTIONS = (("work", _l("Tickets")), ("people", _l("Customers")), ("lead", _l("Lead")),
+SECTIONS = (("work", _l("Tickets")), ("people", _l("Customers")),
+            ("sales", _l("Follow-ups")), ("lead", _l("Lead")),
             ("admin", _l("Administration")))
 
 

@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from service.auth.permissions import Permission, can
 from service.console.access import console_user, staff_required
-from service.directory import customers
+from service.directory import customers, panels
 from service.directory.forms import (AccountForm, ContactForm, NewTicketForm, parse_id)
 from service.directory.models import Account, Contact, Tier
 from service.errors import Conflict, DomainError, InvalidInput
@@ -92,7 +92,8 @@ def contact(contact_id: int):
     person = customers.get_contact(contact_id)
     tickets = history.tickets_of_contact(console_user(), person.id, HISTORY_LIMIT)
     return render_template("directory/contact.html", contact=person, tickets=tickets,
-                           limit=HISTORY_LIMIT)
+                           limit=HISTORY_LIMIT,
+                           panels=panels.contact_panels(console_user(), person))
 
 
 @blueprint.route("/customers/<id:contact_id>/edit", methods=["GET", "POST"])
@@ -154,7 +155,8 @@ def account(account_id: int):
     people, people_total = customers.contacts_of_account(company.id, ACCOUNT_CONTACTS_LIMIT)
     tickets = history.tickets_of_account(console_user(), company.id, HISTORY_LIMIT)
     return render_template("directory/account.html", account=company, contacts=people,
-                           contacts_total=people_total, tickets=tickets, limit=HISTORY_LIMIT)
+                           contacts_total=people_total, tickets=tickets, limit=HISTORY_LIMIT,
+                           panels=panels.account_panels(console_user(), company))
 
 
 @blueprint.route("/accounts/new", methods=["GET", "POST"])

@@ -18,6 +18,8 @@ class WebhookEvent(enum.StrEnum):
     TICKET_SLA_BREACHED = "ticket.sla_breached"
     TICKET_RESOLVED = "ticket.resolved"
     TICKET_CLOSED = "ticket.closed"
+    OPPORTUNITY_CREATED = "opportunity.created"
+    OPPORTUNITY_UPDATED = "opportunity.updated"
 
 
 class DeliveryStatus(enum.StrEnum):

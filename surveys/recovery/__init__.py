@@ -1,0 +1,1 @@
+"""Service recovery: a low CSAT or an NPS detractor gets a call back with a deadline."""

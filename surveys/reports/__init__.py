@@ -1,0 +1,1 @@
+"""Numbers of the feedback loop: NPS, CSAT, response rate, recovery, opportunities."""

@@ -1,0 +1,1 @@
+"""VIP revisits: recurring calls to VIP accounts, their checklists and outcomes."""

@@ -1,0 +1,1 @@
+"""Opportunity signals: the rules that read tickets and survey answers for sales reasons."""

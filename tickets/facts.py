@@ -1,0 +1,128 @@
+"""What other domains may know about tickets, without reading our tables themselves.
+
+Surveys copy a closed ticket's team, agent and product onto its CSAT invitation; account
+health counts reopened, breached and complaint tickets; the opportunity rules count
+repeated problems. Each answer here is one query.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+
+from service.extensions import db
+from tickets.models import OPEN_STATUSES, Message, Ticket
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    id: int
+    subject: str
+    status: str
+    channel: str
+    language: str | None
+    category: str | None
+    product: str | None
+    contact_id: int
+    account_id: int | None
+    team_id: int | None
+    assignee_id: int | None
+    reopen_count: int
+    closed_reason: str | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+def ticket_facts(ticket_id: int) -> TicketFacts | None:
+    """The facts of one ticket, or None when there is no such ticket."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    return TicketFacts(
+        id=ticket.id, subject=ticket.subject, status=ticket.status.value,
+        channel=ticket.channel.value, language=ticket.language, category=ticket.category,
+        product=ticket.product, contact_id=ticket.contact_id, account_id=ticket.account_id,
+        team_id=ticket.team_id, assignee_id=ticket.assignee_id,
+        reopen_count=ticket.reopen_count,
+        closed_reason=ticket.closed_reason.value if ticket.closed_reason else None,
+        created_at=ticket.created_at, closed_at=ticket.closed_at)
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    id: int
+    ticket_id: int
+    body: str
+    author_kind: str  # "customer", "agent", "system"
+    visibility: str  # "public", "internal"
+
+
+def message_facts(message_id: int) -> MessageFacts | None:
+    """One message's text and who wrote it, or None."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return None
+    return MessageFacts(id=message.id, ticket_id=message.ticket_id, body=message.body or "",
+                        author_kind=message.author_kind.value,
+                        visibility=message.visibility.value)
+
+
+@dataclass(frozen=True)
+class AccountTicketStats:
+    tickets: int  # created since the start
+    reopened: int  # of those, reopened at least once
+    breached: int  # of those, with a breached SLA target
+    open_complaints: int  # open now, in a complaint category (whenever created)
+
+
+def complaint_categories() -> list[str]:
+    """The ticket categories that count as complaints (COMPLAINT_CATEGORIES), lower-cased."""
+    return [name.strip().lower() for name in current_app.config["COMPLAINT_CATEGORIES"]
+            if name.strip()]
+
+
+def account_ticket_stats(account_id: int, since: datetime) -> AccountTicketStats:
+    """How the account's tickets since `since` went, and its open complaints now."""
+    recent = Ticket.created_at >= since
+    breached = or_(Ticket.first_response_breached_at.is_not(None),
+                   Ticket.resolution_breached_at.is_not(None))
+    complaint = and_(Ticket.status.in_(OPEN_STATUSES),
+                     func.lower(Ticket.category).in_(complaint_categories() or [""]))
+    row = db.session.execute(
+        select(func.count().filter(recent),
+               func.count().filter(recent, Ticket.reopen_count > 0),
+               func.count().filter(recent, breached),
+               func.count().filter(complaint))
+        .where(Ticket.account_id == account_id)).one()
+    return AccountTicketStats(*(int(value or 0) for value in row))
+
+
+def recent_ticket_count(since: datetime, *, account_id: int | None = None,
+                        contact_id: int | None = None) -> int:
+    """Tickets the account (else the contact) opened since `since`."""
+    if account_id is None and contact_id is None:
+        raise ValueError("give an account or a contact")
+    owner = Ticket.account_id == account_id if account_id is not None \
+        else Ticket.contact_id == contact_id
+    return db.session.scalar(select(func.count()).where(owner, Ticket.created_at >= since)) or 0
+
+
+def contacts_active_since(since: datetime, *, after_contact_id: int = 0,
+                          limit: int = 500) -> list[int]:
+    """Ids of contacts with a ticket created since `since`, by id, after the given one."""
+    return list(db.session.scalars(
+        select(Ticket.contact_id).where(Ticket.created_at >= since,
+                                        Ticket.contact_id > after_contact_id)
+        .group_by(Ticket.contact_id).order_by(Ticket.contact_id).limit(limit)))
+
+
+def last_ticket_at(contact_ids: list[int]) -> dict[int, datetime]:
+    """Each contact's newest ticket's creation time (absent: no ticket)."""
+    if not contact_ids:
+        return {}
+    rows = db.session.execute(select(Ticket.contact_id, func.max(Ticket.created_at))
+                              .where(Ticket.contact_id.in_(contact_ids))
+                              .group_by(Ticket.contact_id))
+    return {contact_id: at for contact_id, at in rows}
