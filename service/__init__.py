@@ -25,6 +25,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    from service.logs import install as keep_tokens_out_of_logs
+
+    keep_tokens_out_of_logs(app)
 
     from service.json import ApiJSONProvider
 

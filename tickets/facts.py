@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from service.extensions import db
 from tickets.models import OPEN_STATUSES, Message, Ticket
@@ -126,3 +126,32 @@ def last_ticket_at(contact_ids: list[int]) -> dict[int, datetime]:
                               .where(Ticket.contact_id.in_(contact_ids))
                               .group_by(Ticket.contact_id))
     return {contact_id: at for contact_id, at in rows}
+
+
+def contacts_with_ticket_since(since: datetime) -> Select:
+    """A subquery of the ids of contacts with a ticket created since `since` (for IN)."""
+    return select(Ticket.contact_id).where(Ticket.created_at >= since)
+
+
+def first_message_facts(ticket_id: int) -> MessageFacts | None:
+    """The ticket's first message (what the customer wrote when opening it), or None."""
+    message_id = db.session.scalar(select(func.min(Message.id))
+                                   .where(Message.ticket_id == ticket_id))
+    return message_facts(message_id) if message_id is not None else None
+
+
+def message_ids_of(ticket_id: int) -> list[int]:
+    """Ids of the ticket's messages, oldest first."""
+    return list(db.session.scalars(select(Message.id).where(Message.ticket_id == ticket_id)
+                                   .order_by(Message.id)))
+
+
+def recent_ticket_ids(since: datetime, *, account_id: int | None = None,
+                      contact_id: int | None = None, limit: int = 20) -> list[int]:
+    """Ids of the account's (else the contact's) tickets created since `since`, newest first."""
+    if account_id is None and contact_id is None:
+        raise ValueError("give an account or a contact")
+    owner = Ticket.account_id == account_id if account_id is not None \
+        else Ticket.contact_id == contact_id
+    return list(db.session.scalars(select(Ticket.id).where(owner, Ticket.created_at >= since)
+                                   .order_by(Ticket.id.desc()).limit(limit)))

@@ -84,7 +84,7 @@ def submit(request: IntakeRequest, *, commit: bool = True) -> IntakeResult:
     text = f"{request.subject}\n{request.description}"
     decision = derive_priority(staff_priority=request.priority, urgency=request.urgency,
                                is_vip=account is not None and account.tier == Tier.VIP,
-                               text=text)
+                               text=text, account_id=account.id if account else None)
     facts = routing.TicketFacts(channel=request.channel.value, category=request.category,
                                 product=request.product,
                                 language=(request.language or contact.language

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from tickets.models import PRIORITY_ORDER, Priority
 
@@ -22,9 +23,52 @@ class PriorityDecision:
     reason: str
 
 
+@dataclass(frozen=True)
+class PriorityContext:
+    """What an adjuster may look at: the new ticket's account and text."""
+    account_id: int | None
+    is_vip: bool
+    text: str
+
+
+# An adjuster returns a new decision (a step up, with its reason appended) or None.
+PriorityAdjuster = Callable[[PriorityDecision, PriorityContext], "PriorityDecision | None"]
+
+# Other domains' rules (e.g. surveys.health: an unhealthy VIP account), by name, consulted
+# after intake's own rules; registering a name again replaces the adjuster.
+_adjusters: dict[str, PriorityAdjuster] = {}
+
+
+def register_adjuster(name: str, adjuster: PriorityAdjuster) -> None:
+    """Add a rule that may raise a new ticket's derived priority (not a staff choice)."""
+    _adjusters[name] = adjuster
+
+
+def step_up(decision: PriorityDecision, reason: str) -> PriorityDecision:
+    """The decision one priority step higher (urgent stays urgent), with the reason added."""
+    if decision.priority is Priority.URGENT:
+        return decision
+    raised = PRIORITY_ORDER[PRIORITY_ORDER.index(decision.priority) + 1]
+    return PriorityDecision(raised, f"{decision.reason}; {reason}")
+
+
 def derive_priority(*, staff_priority: Priority | None, urgency: Priority | None,
-                    is_vip: bool, text: str) -> PriorityDecision:
-    """Staff's choice wins; else urgency, one step up for VIP, urgent on outage words."""
+                    is_vip: bool, text: str, account_id: int | None = None
+                    ) -> PriorityDecision:
+    """Staff's choice wins; else urgency, one step up for VIP, urgent on outage words,
+    then the registered adjusters in name order."""
+    decision = _own_rules(staff_priority=staff_priority, urgency=urgency, is_vip=is_vip,
+                          text=text)
+    if staff_priority is not None:
+        return decision
+    context = PriorityContext(account_id=account_id, is_vip=is_vip, text=text)
+    for name in sorted(_adjusters):
+        decision = _adjusters[name](decision, context) or decision
+    return decision
+
+
+def _own_rules(*, staff_priority: Priority | None, urgency: Priority | None,
+               is_vip: bool, text: str) -> PriorityDecision:
     if staff_priority is not None:
         return PriorityDecision(staff_priority, f"set by staff: {staff_priority}")
     base = urgency or Priority.NORMAL

@@ -15,11 +15,19 @@ from service.auth.models import User
 #   ticket_assigned  – mail telling someone a ticket was given to them
 #   customer_replied – tickets.notices.notify_assignee ("the customer wrote")
 #   sla_alerts       – tickets.notices.mail_sla_digest (warnings and escalations)
+#   recovery_*       – surveys.recovery.notices (opened for the lead / account manager,
+#                      overdue for the owner and the lead above them)
+#   opportunity_*    – surveys.opportunities.notices (assigned to a rep; returned to the
+#                      pool, told to the rep's lead)
 NOTICE_KINDS: dict[str, object] = {
     "ticket_assigned": _l("A ticket is assigned to me"),
     "customer_replied": _l("A customer writes on a ticket assigned to me"),
     "sla_alerts": _l("SLA warnings and escalations (one digest per sweep)"),
     "ticket_reopened": _l("A customer says the fix for my ticket does not work"),
+    "recovery_opened": _l("A customer's low survey score needs my call back"),
+    "recovery_overdue": _l("A service-recovery follow-up is past its deadline"),
+    "opportunity_assigned": _l("A sales opportunity is assigned to me"),
+    "opportunity_returned": _l("An untouched opportunity of my team returned to the pool"),
 }
 
 

@@ -16,6 +16,7 @@ from service.console.access import staff_required
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.notify.models import OutboundMail
+from service.notify.redaction import redact_links
 from service.pagination import decode_cursor, encode_cursor
 from service.validation import strip_controls
 from tickets.channels.email import inbound
@@ -159,7 +160,10 @@ def outbound_mail_detail(mail_id: int):
     mail = db.session.get(OutboundMail, mail_id)
     if mail is None:
         raise NotFound("No such mail.")
+    # Customers' secret links (a survey's token) are never shown to staff.
     response = Response(render_template("console/admin/mail_detail.html", mail=mail,
+                                        body_text=redact_links(mail.body_text),
+                                        body_html=redact_links(mail.body_html),
                                         references=(mail.references or "").split()))
     response.headers["Content-Security-Policy"] = MAIL_PAGE_CSP
     return response

@@ -1,4 +1,4 @@
-"""Small server-rendered SVG charts: horizontal bars and stacked bars.
+"""Small server-rendered SVG charts: horizontal bars, stacked bars and column trends.
 
 Pure functions of already translated labels and numbers, returning markup in which every
 label is escaped (markupsafe.escape on each text, then joined into one Markup). Each chart
@@ -34,6 +34,15 @@ class Bar:
     text: str
     marker: float | None = None
     marker_text: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One column of a trend chart: its label (a date), value (None: no data) and text."""
+
+    label: str
+    value: float | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -154,5 +163,49 @@ def stacked_bar_chart(chart_id: str, title: str, series: Sequence[Series],
             x += length
         text = total_text[row_index] if total_text is not None else _number(totals[row_index])
         parts.append(_value_text(middle + 4, text))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+TREND_HEIGHT = 150  # the plot area of a trend chart
+TREND_LABEL_HEIGHT = 20  # the row of labels under it
+TREND_LABELS_MAX = 8  # at most this many column labels, evenly spread
+
+
+def trend_chart(chart_id: str, title: str, points: Sequence[Point], *, low: float = 0.0,
+                high: float | None = None) -> Markup:
+    """Vertical columns over time, drawn from the zero line (or `low` when it is above
+    zero) on a fixed scale [low, high]; a column with no value is left empty.
+
+    Each column carries its label and text as a tooltip; a few labels (at most
+    TREND_LABELS_MAX, evenly spread) are written under the columns.
+    """
+    values = [point.value for point in points if point.value is not None]
+    top = high if high is not None else max([*values, low + 1.0])
+    span = (top - low) or 1.0
+    base = min(max(0.0, low), top)
+    height = TOP * 2 + TREND_HEIGHT + TREND_LABEL_HEIGHT
+    step = (WIDTH - 2 * TOP) / max(1, len(points))
+
+    def y_of(value: float) -> float:
+        return TOP + TREND_HEIGHT * (top - max(low, min(value, top))) / span
+
+    parts = [_open(chart_id, title, height, "trend-chart")]
+    every = max(1, -(-len(points) // TREND_LABELS_MAX))  # ceil
+    for index, point in enumerate(points):
+        x = TOP + index * step
+        if point.value is not None:
+            y_value, y_base = y_of(point.value), y_of(base)
+            css = "bar negative" if point.value < base else "bar"
+            parts.append(f'<rect class="{css}" x="{_number(x + step * 0.15)}" '
+                         f'y="{_number(min(y_value, y_base))}" width="{_number(step * 0.7)}" '
+                         f'height="{_number(max(abs(y_base - y_value), 1))}"><title>'
+                         f'{escape(point.label)}: {escape(point.text)}</title></rect>')
+        if index % every == 0:
+            parts.append(f'<text class="legend" x="{_number(x + step / 2)}" '
+                         f'y="{_number(TOP + TREND_HEIGHT + TREND_LABEL_HEIGHT - 4)}" '
+                         f'text-anchor="middle">{escape(point.label)}</text>')
+    parts.append(f'<line class="axis" x1="{TOP}" x2="{WIDTH - TOP}" '
+                 f'y1="{_number(y_of(base))}" y2="{_number(y_of(base))}"></line>')
     parts.append("</svg>")
     return Markup("".join(parts))

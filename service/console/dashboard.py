@@ -1,8 +1,10 @@
-"""The leads' dashboard: backlog, SLA compliance, response times, load, channels."""
+"""The leads' dashboard: backlog, SLA compliance, response times, load, channels, and the
+sections other domains register (register_section)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale
@@ -33,6 +35,47 @@ TARGET_LABELS = {SlaTarget.FIRST_RESPONSE: _l("First response"),
                  SlaTarget.RESOLUTION: _l("Resolution")}
 MAX_PARAM_LENGTH = 20  # longer values are never valid; refuse them before parsing
 
+# context_fn(user, scope, period, starts, now) → the section template's variables, or None
+# to leave the section out (e.g. the user may not see it).
+SectionContext = Callable[[Any, reports.Scope, Period, dict[Period, datetime], datetime],
+                          dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the dashboard another domain draws: its template and where it goes."""
+
+    name: str
+    template: str
+    context_fn: SectionContext
+    order: int
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def register_section(name: str, template: str, context_fn: SectionContext,
+                     order: int = 100) -> None:
+    """Add a section after the built-in ones (lower `order` first); a name registered again
+    replaces the earlier one, so re-importing a module does not show it twice.
+
+    The template is included inside the dashboard's card grid with `section` holding the
+    context_fn's dict; it draws its own `<section class="card">` (or `card wide`).
+    """
+    _SECTIONS[name] = Section(name, template, context_fn, order)
+
+
+def _sections(user, scope: reports.Scope, period: Period, starts: dict[Period, datetime],
+              now: datetime) -> list[dict[str, Any]]:
+    """The registered sections to draw for this user: template and context, in order."""
+    drawn = []
+    for section in sorted(_SECTIONS.values(), key=lambda each: (each.order, each.name)):
+        context = section.context_fn(user, scope, period, starts, now)
+        if context is not None:
+            drawn.append({"name": section.name, "template": section.template,
+                          "context": context})
+    return drawn
+
 
 @blueprint.get("")
 @staff_required(Permission.DASHBOARD)
@@ -53,6 +96,7 @@ def show():
     zone = display_zone()
     starts = {each: reports.period_start(each, now, zone) for each in Period}
     context.update(_report(scope, period, starts, now))
+    context["dashboard_sections"] = _sections(user, scope, period, starts, now)
     context.update(period_label=str(PERIOD_LABELS[period]), period_start=starts[period], now=now,
                    no_teams=not teams)
     return render_template("console/dashboard.html", **context)

@@ -10,6 +10,7 @@ from service.auth.permissions import Permission, require
 from service.errors import NotFound
 from service.extensions import db
 from service.notify.models import OutboundMail
+from service.notify.redaction import redact_links
 from service.pagination import id_page
 from service.schemas import StrictSchema, page_of
 
@@ -31,9 +32,17 @@ class OutboundMailOut(Schema):
         return (mail.references or "").split()
 
 
+class RedactedText(fields.String):
+    """Mail text with customers' secret links (a survey's token) masked: staff never see
+    them."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(redact_links(value), attr, obj, **kwargs)
+
+
 class OutboundMailDetailOut(OutboundMailOut):
-    body_text = fields.String()
-    body_html = fields.String(allow_none=True)
+    body_text = RedactedText()
+    body_html = RedactedText(allow_none=True)
     error = fields.String(allow_none=True)
 
 

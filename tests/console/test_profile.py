@@ -21,7 +21,9 @@ def profile_data(client, **changes) -> dict:
     data = {"csrf_token": client.csrf_token, "name": "Ada Agent", "language": "en",
             "timezone": "", "availability": "available", "notify_ticket_assigned": "y",
             "notify_customer_replied": "y", "notify_sla_alerts": "y",
-            "notify_ticket_reopened": "y"}
+            "notify_ticket_reopened": "y", "notify_recovery_opened": "y",
+            "notify_recovery_overdue": "y", "notify_opportunity_assigned": "y",
+            "notify_opportunity_returned": "y"}
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -95,7 +97,9 @@ def test_editing_the_profile(client, make_user, console_login):
     assert agent.locale == "zh_CN" and agent.timezone == "America/New_York"
     assert agent.availability == Availability.OUT_OF_OFFICE
     assert agent.notify_prefs == {"ticket_assigned": True, "customer_replied": True,
-                                  "sla_alerts": False, "ticket_reopened": True}
+                                  "sla_alerts": False, "ticket_reopened": True,
+                                  "recovery_opened": True, "recovery_overdue": True,
+                                  "opportunity_assigned": True, "opportunity_returned": True}
     # Nothing outside the form changes, however it is posted.
     assert agent.role == Role.AGENT and agent.email.endswith("@staff.test")
     assert agent.email != "evil@staff.test" and agent.is_active

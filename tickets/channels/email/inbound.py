@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,19 +35,13 @@ from tickets.models import Channel, Message, Status, Ticket, Visibility
 from tickets.resolution import services as resolution
 from tickets.resolution.models import (ConfirmationChannel, ConfirmationOutcome,
                                        ConfirmationState)
+# "It is still broken": a reply to a resolved ticket reopens it only when it says so.
+from tickets.still_a_problem import says_still_a_problem
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_CHARS = 100_000
 SUBJECT_MAX = 200
-# "It is still broken": a reply to a resolved ticket reopens it only when it says so.
-_STILL_A_PROBLEM = re.compile(
-    r"still (?:a problem|an issue|broken|not working|happening|failing|the same)"
-    r"|not (?:fixed|resolved|solved|working)|(?:does|did)n'?t (?:work|help|fix)"
-    r"|please reopen|re-?open (?:the|this|my) (?:ticket|case|request)"
-    r"|问题(?:仍然|依然|还|仍)(?:存在|没有?解决|在)|还是不行|还是有问题|仍然不行|依然不行"
-    r"|没有解决|没解决|未解决|并未解决|重新打开",
-    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -197,7 +190,7 @@ def _reply(record: InboundEmail, parsed: ParsedEmail, ticket: Ticket,
         return add_staff_message(ticket, thread.agent, body, Visibility.PUBLIC, now,
                                  channel=Channel.EMAIL, original_body=original)
     contact = directory.find_or_create_contact(parsed.from_address, parsed.from_name)
-    says_still_broken = bool(_STILL_A_PROBLEM.search(reply.text))
+    says_still_broken = says_still_a_problem(reply.text)
     message = add_customer_message(ticket, contact.id, body, Channel.EMAIL, now,
                                    body_html=parsed.html, original_body=original,
                                    counts_as_answer=not parsed.auto_submitted)

@@ -1,0 +1,85 @@
+"""Runs a metric over a slice: its total, and its groups (time buckets or a dimension)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from service.auth.models import User
+from service.directory.models import Account, Team
+from service.errors import InvalidInput
+from service.extensions import db
+from surveys.reports.query import (DEFAULT_TOP, TIME_GROUPINGS, Grouping, Part, Slice,
+                                   aggregate, buckets)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How to count one report: its SQL parts, its groupable dimensions, its numbers."""
+
+    parts: Callable[[Slice], list[Part]]
+    # Grouping → the SQL expression of that dimension, one per part (in part order).
+    dimensions: dict[Grouping, Sequence[Any]]
+    build: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
+        zone: ZoneInfo | None = None, top: int | None = DEFAULT_TOP,
+        with_total: bool = True) -> dict[str, Any]:
+    """{"total": numbers, "groups": [{"key", "label", numbers…}]} of a metric.
+
+    Time groupings list every bucket of the period, empty ones with zero counts; dimension
+    groupings list the `top` groups with the most rows, most first (key None: rows of no
+    team, agent, product or account). `with_total=False` skips the total (None).
+    """
+    parts = metric.parts(period)
+    result: dict[str, Any] = {"total": None, "groups": []}
+    if with_total:
+        result["total"] = metric.build(aggregate(parts, period).get((), {}))
+    if group_by is None:
+        return result
+    if group_by in TIME_GROUPINGS:
+        if zone is None:
+            raise ValueError("time buckets need a zone")
+        cut = buckets(period.start, period.end, group_by, zone)
+        rows = aggregate(parts, period, by_time=cut)
+        result["groups"] = [{"key": key, "label": key, **metric.build(rows.get((index,), {}))}
+                            for index, key in enumerate(cut.keys)]
+        return result
+    expressions = metric.dimensions.get(group_by)
+    if expressions is None:
+        allowed = ", ".join([each.value for each in TIME_GROUPINGS]
+                            + [each.value for each in metric.dimensions])
+        raise InvalidInput(errors={"group_by": [f"Choose one of: {allowed}."]})
+    rows = aggregate(parts, period, groups=expressions, top=top)
+    keys = [key[0] for key in rows]
+    labels = group_labels(group_by, keys)
+    result["groups"] = [{"key": _plain(key[0]), "label": labels.get(key[0], ""),
+                         **metric.build(values)} for key, values in rows.items()]
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """An enum key as its value (sources), anything else as it is."""
+    return getattr(value, "value", value)
+
+
+def group_labels(group_by: Grouping, keys: Sequence[Any]) -> dict[Any, str]:
+    """Names of the groups' keys: team, agent and account names (one query), the product
+    or source itself; "" for None (the caller words "no team" in its own language)."""
+    known = [key for key in keys if key is not None]
+    if group_by is Grouping.TEAM and known:
+        locale = get_locale()
+        chinese = locale is not None and locale.language == "zh"
+        return {row.id: (row.name_zh if chinese and row.name_zh else row.name)
+                for row in db.session.execute(
+                    select(Team.id, Team.name, Team.name_zh).where(Team.id.in_(known)))}
+    if group_by is Grouping.AGENT and known:
+        return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(known))).all())
+    if group_by is Grouping.ACCOUNT and known:
+        return dict(db.session.execute(
+            select(Account.id, Account.name).where(Account.id.in_(known))).all())
+    return {key: str(_plain(key)) for key in known}

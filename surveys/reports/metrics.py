@@ -1,0 +1,149 @@
+"""Survey numbers: NPS, CSAT per dimension, and response rates, for a period and slice.
+
+Every count and sum is an SQL aggregate (COUNT … FILTER, SUM, GROUP BY) over the stored
+responses or invitations; only the divisions are done in Python (see numbers.py).
+
+- NPS counts NPS answers given in the period (`created_at`): promoters score 9–10,
+  passives 7–8, detractors 0–6; NPS = % promoters − % detractors, one decimal.
+- CSAT counts CSAT answers given in the period: the average overall score and per
+  dimension (service attitude, resolution efficiency, final outcome; each optional, so
+  each has its own count), two decimals, and % satisfied (score 4–5), one decimal.
+- Response rates count invitations by the moment they were sent (`sent_at` in the
+  period), per kind: how many were opened (the page shown at least once) and answered,
+  whenever that happened; rates are of those sent.
+
+Answers and invitations keep the team, agent, product and account of the ticket (or
+account) they came from, so they are counted by who served the customer then.
+"""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from surveys.models import Invitation, SurveyKind, SurveyResponse
+from surveys.reports.engine import Metric, run
+from surveys.reports.numbers import average, nps_score, percent
+from surveys.reports.query import DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if
+
+DIMENSIONS = ("attitude", "efficiency", "outcome")
+PROMOTER_MIN, DETRACTOR_MAX = 9, 6
+SATISFIED_MIN = 4
+
+RESPONSE_COLUMNS = {"team": SurveyResponse.team_id, "agent": SurveyResponse.agent_id,
+                    "product": SurveyResponse.product, "account": SurveyResponse.account_id}
+INVITATION_COLUMNS = {"team": Invitation.team_id, "agent": Invitation.agent_id,
+                      "product": Invitation.product, "account": Invitation.account_id}
+
+
+def _dimensions(columns: dict[str, Any]) -> dict[Grouping, list[Any]]:
+    return {Grouping(name): [column] for name, column in columns.items()}
+
+
+# ---------------------------------------------------------------------------- NPS
+
+def _nps_parts(period: Slice) -> list[Part]:
+    score = SurveyResponse.score
+    return [Part(SurveyResponse.created_at, {
+        "total": count_if(),
+        "promoters": count_if(score >= PROMOTER_MIN),
+        "passives": count_if(score > DETRACTOR_MAX, score < PROMOTER_MIN),
+        "detractors": count_if(score <= DETRACTOR_MAX),
+    }, [SurveyResponse.kind == SurveyKind.NPS, *period.conditions(RESPONSE_COLUMNS)])]
+
+
+def _nps_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    total = row.get("total") or 0
+    promoters, passives = row.get("promoters") or 0, row.get("passives") or 0
+    detractors = row.get("detractors") or 0
+    return {"responses": total, "promoters": promoters, "passives": passives,
+            "detractors": detractors,
+            "promoters_percent": percent(promoters, total),
+            "passives_percent": percent(passives, total),
+            "detractors_percent": percent(detractors, total),
+            "nps": nps_score(promoters, detractors, total)}
+
+
+NPS = Metric(_nps_parts, _dimensions(RESPONSE_COLUMNS), _nps_numbers)
+
+
+def nps(period: Slice, group_by: Grouping | None = None, *, zone: ZoneInfo | None = None,
+        top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """NPS with its counts over the period, and by time bucket or dimension if asked."""
+    return run(NPS, period, group_by, zone=zone, top=top)
+
+
+# ---------------------------------------------------------------------------- CSAT
+
+def _csat_parts(period: Slice) -> list[Part]:
+    measures: dict[str, Any] = {
+        "total": count_if(),
+        "score_sum": sum_if(SurveyResponse.score),
+        "satisfied": count_if(SurveyResponse.score >= SATISFIED_MIN),
+    }
+    for name in DIMENSIONS:
+        column = getattr(SurveyResponse, name)
+        measures[f"{name}_count"] = count_if(column.is_not(None))
+        measures[f"{name}_sum"] = sum_if(column)
+        measures[f"{name}_satisfied"] = count_if(column >= SATISFIED_MIN)
+    return [Part(SurveyResponse.created_at, measures,
+                 [SurveyResponse.kind == SurveyKind.CSAT, *period.conditions(RESPONSE_COLUMNS)])]
+
+
+def _csat_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    total = row.get("total") or 0
+    satisfied = row.get("satisfied") or 0
+    dimensions = {}
+    for name in DIMENSIONS:
+        answered = row.get(f"{name}_count") or 0
+        happy = row.get(f"{name}_satisfied") or 0
+        dimensions[name] = {"answered": answered,
+                            "average": average(row.get(f"{name}_sum"), answered),
+                            "satisfied": happy, "satisfied_percent": percent(happy, answered)}
+    return {"responses": total, "average": average(row.get("score_sum"), total),
+            "satisfied": satisfied, "satisfied_percent": percent(satisfied, total),
+            "dimensions": dimensions}
+
+
+CSAT = Metric(_csat_parts, _dimensions(RESPONSE_COLUMNS), _csat_numbers)
+
+
+def csat(period: Slice, group_by: Grouping | None = None, *, zone: ZoneInfo | None = None,
+         top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """CSAT average and % satisfied, overall and per dimension, with counts."""
+    return run(CSAT, period, group_by, zone=zone, top=top)
+
+
+# ---------------------------------------------------------------------------- response rate
+
+def _rate_parts(period: Slice) -> list[Part]:
+    measures: dict[str, Any] = {}
+    opened = Invitation.opened_at.is_not(None) | Invitation.answered_at.is_not(None)
+    for kind in SurveyKind:
+        is_kind = Invitation.kind == kind
+        measures[f"{kind.value}_sent"] = count_if(is_kind)
+        measures[f"{kind.value}_opened"] = count_if(is_kind, opened)
+        measures[f"{kind.value}_answered"] = count_if(is_kind, Invitation.answered_at.is_not(None))
+    # "sent" first: the top groups are those sent the most invitations.
+    ordered = {"sent": count_if(), **measures}
+    return [Part(Invitation.sent_at, ordered, period.conditions(INVITATION_COLUMNS))]
+
+
+def _rate_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    result = {}
+    for kind in SurveyKind:
+        sent = row.get(f"{kind.value}_sent") or 0
+        opened = row.get(f"{kind.value}_opened") or 0
+        answered = row.get(f"{kind.value}_answered") or 0
+        result[kind.value] = {"sent": sent, "opened": opened, "answered": answered,
+                              "open_rate": percent(opened, sent),
+                              "response_rate": percent(answered, sent)}
+    return result
+
+
+RESPONSE_RATES = Metric(_rate_parts, _dimensions(INVITATION_COLUMNS), _rate_numbers)
+
+
+def response_rates(period: Slice, group_by: Grouping | None = None, *,
+                   zone: ZoneInfo | None = None, top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """Per kind: invitations sent in the period, how many were opened and answered."""
+    return run(RESPONSE_RATES, period, group_by, zone=zone, top=top)

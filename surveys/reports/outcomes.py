@@ -1,0 +1,154 @@
+"""What the feedback loop led to: service-recovery follow-ups and sales opportunities.
+
+Recovery (team and account are the follow-up's; agent and product those of the answer
+that opened it):
+- opened: follow-ups created in the period;
+- closed: follow-ups closed in the period, of which closed in time (closed_at ≤ due_at),
+  re-surveyed (a re-survey invitation was made) and won back (the re-survey's answer was
+  CSAT ≥ 4 or NPS ≥ 7), out of those whose re-survey was answered;
+- open now / overdue now: follow-ups open at `now` (past their due time), whatever the
+  period (totals only).
+
+Opportunities, by source (they belong to accounts, not to support teams, so the team,
+agent and product filters do not apply and a lead's team scope does not narrow them):
+- created in the period, of which contacted (ever) and contacted in time
+  (contacted_at ≤ first_contact_due_at);
+- won and lost: closed as such in the period, and the won value (sum of won_value).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+
+from service.extensions import db
+from surveys.models import (Opportunity, OpportunitySource, OpportunityStatus,
+                            RecoveryFollowUp, RecoveryStatus, SurveyResponse)
+from surveys.reports.engine import Metric, run
+from surveys.reports.numbers import percent
+from surveys.reports.query import (DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if)
+
+RECOVERY_COLUMNS = {"team": RecoveryFollowUp.team_id, "account": RecoveryFollowUp.account_id}
+
+
+# ---------------------------------------------------------------------------- recovery
+
+def _recovery_conditions(period: Slice) -> list:
+    conditions = replace(period, agent=None, product=None).conditions(RECOVERY_COLUMNS)
+    # Agent and product are the answer's: follow-ups of answers that match.
+    answer = []
+    if period.agent is not None:
+        answer.append(SurveyResponse.agent_id == period.agent)
+    if period.product is not None:
+        answer.append(SurveyResponse.product == period.product)
+    if answer:
+        conditions.append(RecoveryFollowUp.response_id.in_(
+            select(SurveyResponse.id).where(*answer)))
+    return conditions
+
+
+def _recovery_parts(period: Slice) -> list[Part]:
+    conditions = _recovery_conditions(period)
+    follow_up = RecoveryFollowUp
+    return [
+        Part(follow_up.created_at, {"opened": count_if()}, conditions),
+        Part(follow_up.closed_at, {
+            "closed": count_if(),
+            "closed_in_time": count_if(follow_up.closed_at <= follow_up.due_at),
+            "resurveyed": count_if(follow_up.resurvey_invitation_id.is_not(None)),
+            "resurvey_answered": count_if(follow_up.won_back.is_not(None)),
+            "won_back": count_if(follow_up.won_back.is_(True)),
+        }, conditions),
+    ]
+
+
+def _recovery_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    closed = row.get("closed") or 0
+    in_time = row.get("closed_in_time") or 0
+    answered = row.get("resurvey_answered") or 0
+    won_back = row.get("won_back") or 0
+    return {"opened": row.get("opened") or 0, "closed": closed, "closed_in_time": in_time,
+            "closed_in_time_percent": percent(in_time, closed),
+            "resurveyed": row.get("resurveyed") or 0, "resurvey_answered": answered,
+            "won_back": won_back, "won_back_percent": percent(won_back, answered)}
+
+
+RECOVERY = Metric(_recovery_parts, {
+    Grouping.TEAM: [RecoveryFollowUp.team_id] * 2,
+    Grouping.ACCOUNT: [RecoveryFollowUp.account_id] * 2,
+}, _recovery_numbers)
+
+
+def open_follow_ups(period: Slice, now: datetime) -> dict[str, int]:
+    """Follow-ups of the slice open at `now`, and how many of them are past due."""
+    row = db.session.execute(
+        select(func.count(), count_if(RecoveryFollowUp.due_at < now))
+        .where(RecoveryFollowUp.status == RecoveryStatus.OPEN,
+               *_recovery_conditions(period))).one()
+    return {"open_now": row[0] or 0, "overdue_now": row[1] or 0}
+
+
+def recovery(period: Slice, now: datetime, group_by: Grouping | None = None, *,
+             zone: ZoneInfo | None = None, top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """Recovery follow-ups opened, closed (in time), re-surveyed and won back; open now."""
+    result = run(RECOVERY, period, group_by, zone=zone, top=top)
+    result["total"].update(open_follow_ups(period, now))
+    return result
+
+
+# ---------------------------------------------------------------------------- opportunities
+
+def _opportunity_parts(period: Slice) -> list[Part]:
+    # Team scope, team, agent and product do not apply (see the module docstring).
+    conditions = Slice(period.start, period.end, account=period.account).conditions(
+        {"account": Opportunity.account_id})
+    won = Opportunity.status == OpportunityStatus.WON
+    contacted = Opportunity.contacted_at.is_not(None)
+    return [
+        Part(Opportunity.created_at, {
+            "created": count_if(),
+            "contacted": count_if(contacted),
+            "contacted_in_time": count_if(
+                and_(contacted, Opportunity.contacted_at <= Opportunity.first_contact_due_at)),
+        }, conditions),
+        Part(Opportunity.closed_at, {
+            "won": count_if(won),
+            "won_value": sum_if(func.coalesce(Opportunity.won_value, 0), won),
+            "lost": count_if(Opportunity.status == OpportunityStatus.LOST),
+        }, conditions),
+    ]
+
+
+def _opportunity_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    created = row.get("created") or 0
+    in_time = row.get("contacted_in_time") or 0
+    won, lost = row.get("won") or 0, row.get("lost") or 0
+    return {"created": created, "contacted": row.get("contacted") or 0,
+            "contacted_in_time": in_time,
+            "contacted_in_time_percent": percent(in_time, created),
+            "won": won, "won_value": int(row.get("won_value") or 0), "lost": lost,
+            "win_rate": percent(won, won + lost)}
+
+
+OPPORTUNITIES = Metric(_opportunity_parts, {
+    Grouping.SOURCE: [Opportunity.source] * 2,
+    Grouping.ACCOUNT: [Opportunity.account_id] * 2,
+}, _opportunity_numbers)
+
+
+def opportunities(period: Slice, group_by: Grouping | None = None, *,
+                  zone: ZoneInfo | None = None, top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """Opportunities created, contacted in time, won (and value) and lost, with the same
+    numbers for every source in "by_source" (all sources listed, zeros included)."""
+    result = run(OPPORTUNITIES, period, group_by, zone=zone, top=top)
+    by_source = run(OPPORTUNITIES, period, Grouping.SOURCE, top=None,
+                    with_total=False)["groups"]
+    found = {group["key"]: group for group in by_source}
+    empty = _opportunity_numbers({})
+    result["by_source"] = [found.get(source.value, {"key": source.value, "label": source.value,
+                                                     **empty})
+                           for source in OpportunitySource]
+    return result
