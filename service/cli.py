@@ -177,7 +177,16 @@ def demo_load_command() -> None:
     """Load bilingual demo data (safe to run again)."""
     from service.demo import DEMO_LOGINS, load_demo
 
-    summary = load_demo()
+    app = current_app._get_current_object()
+    # Without Redis, run the jobs the demo causes (mails, signals, health) in order before
+    # the command ends, rather than on background threads that would die with it.
+    eager = app.config.get("JOBS_EAGER")
+    if not app.config.get("REDIS_URL"):
+        app.config["JOBS_EAGER"] = True
+    try:
+        summary = load_demo()
+    finally:
+        app.config["JOBS_EAGER"] = eager
     click.echo(summary)
     click.echo("demo logins (email / password):")
     for email, password, role in DEMO_LOGINS:

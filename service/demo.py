@@ -92,7 +92,12 @@ def load_demo() -> str:
     _canned_responses(users["admin@demo.loopdesk.dev"])
     created = _tickets(users)
     created += _closed_loop(users, rnd)
-    return f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
+    from surveys.demo import load_demo_surveys
+
+    link = load_demo_surveys()
+    summary = f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
+    # The one place a survey link is shown: to whoever runs the demo, never in the console.
+    return summary + (f"\ntry a customer's NPS survey: {link}" if link else "")
 
 
 _CANNED = [

@@ -31,13 +31,13 @@ def redact(text: str) -> str:
 
 
 def _redacted_arg(value: object) -> object:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, (int, float)) or value is None:
+    # Only text: the servers log request lines and paths as strings. Turning any other
+    # object into text here would run its __str__ for every record of every logger (an RQ
+    # job's may even call Redis), in the hot path of all logging.
+    if not isinstance(value, str):
         return value
-    text = str(value)  # e.g. a request object whose repr holds the URL
-    cleaned = redact(text)
-    return value if cleaned == text else cleaned
+    cleaned = redact(value)
+    return value if cleaned == value else cleaned
 
 
 class TokenFilter(logging.Filter):
@@ -48,7 +48,11 @@ class TokenFilter(logging.Filter):
             record.msg = redact(record.msg)
         args = record.args
         if isinstance(args, tuple):
-            record.args = tuple(_redacted_arg(arg) for arg in args)
+            cleaned_args = tuple(_redacted_arg(arg) for arg in args)
+            # Replace the arguments only when a token was masked: other code (RQ's worker)
+            # reads its records' arguments back, so they stay the very same objects.
+            if any(new is not old for new, old in zip(cleaned_args, args)):
+                record.args = cleaned_args
         elif isinstance(args, dict):
             # In place: gunicorn's access atoms are a dict subclass answering missing keys.
             for key, value in list(args.items()):

@@ -50,6 +50,8 @@ class Invitation(db.Model):
         Index("uq_survey_invitations_ticket_csat", "ticket_id", unique=True,
               postgresql_where=text(_ONE_CSAT), sqlite_where=text(_ONE_CSAT)),
         Index("ix_survey_invitations_campaign", "campaign_id"),
+        # Response-rate reports count invitations by when they were sent.
+        Index("ix_survey_invitations_sent", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -222,6 +224,7 @@ class RecoveryFollowUp(db.Model):
               postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
         Index("ix_recovery_owner_status", "owner_id", "status"),
         Index("ix_recovery_account", "account_id", "created_at"),
+        Index("ix_recovery_created", "created_at"),  # the recovery report's period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -326,6 +329,7 @@ class Opportunity(db.Model):
               postgresql_where=text(_UNTOUCHED_SQL), sqlite_where=text(_UNTOUCHED_SQL)),
         Index("ix_opportunities_owner_status", "owner_id", "status", "first_contact_due_at"),
         Index("ix_opportunities_status_created", "status", "created_at"),
+        Index("ix_opportunities_created", "created_at"),  # the opportunity report's period
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

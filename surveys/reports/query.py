@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, literal, select
+from sqlalchemy import and_, case, false, func, literal, or_, select
 
 from service.errors import InvalidInput
 from service.extensions import db
@@ -43,8 +43,8 @@ TIME_GROUPINGS = (Grouping.DAY, Grouping.WEEK, Grouping.MONTH)
 class Slice:
     """What a report counts: the period [start, end), the caller's teams, and filters.
 
-    `team_ids` is the caller's scope (None: every row, those of no team included; a tuple:
-    only rows of those teams). team, agent, product and account narrow it further.
+    `team_ids` is the caller's scope (None: every row; a tuple: rows of those teams and
+    rows of no team). team, agent, product and account narrow it further.
     """
 
     start: datetime
@@ -61,7 +61,10 @@ class Slice:
         result = []
         team = columns.get("team")
         if self.team_ids is not None:
-            result.append(team.in_(self.team_ids) if team is not None and self.team_ids
+            # A lead sees their teams' rows and the rows of no team (relationship NPS and
+            # other answers that belong to the company, not to a team); a team filter
+            # below narrows that to one team.
+            result.append(or_(team.in_(self.team_ids), team.is_(None)) if team is not None
                           else false())
         for name in ("team", "agent", "product", "account"):
             value = getattr(self, name)
