@@ -129,7 +129,8 @@ def history(account_id: int, limit: int = 10) -> list[AccountHealth]:
 
 def recompute(account_id: int, now: datetime | None = None) -> AccountHealth:
     """Compute the account's score now (no commit); a history row is added only when the
-    score or band changed or the newest row is older than a day."""
+    score or band changed or the newest row is older than a day (otherwise the newest row
+    takes the new breakdown, so the page never explains a score with stale inputs)."""
     now = now or utcnow()
     if db.session.get(Account, account_id) is None:
         raise NotFound("No such account.")
@@ -137,6 +138,8 @@ def recompute(account_id: int, now: datetime | None = None) -> AccountHealth:
     last = current(account_id)
     if (last is not None and last.score == result.score and last.band == result.band
             and last.computed_at > now - STALE_AFTER):
+        if last.components != result.components:
+            last.components = result.components
         return last
     row = AccountHealth(account_id=account_id, score=result.score, band=result.band,
                         components=result.components, computed_at=now)

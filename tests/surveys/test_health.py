@@ -193,3 +193,18 @@ def test_recompute_and_refresh_on_postgresql(pg_app, make_ticket):
     assert health.refresh_stale(utcnow() + timedelta(days=2)) >= 1
     assert _new_ticket(make_ticket, account).priority_reason.endswith(
         "account health 25 (at risk)")
+
+
+def test_an_unchanged_score_still_shows_its_new_inputs(app):
+    """The newest row's breakdown follows the inputs even when the score stays the same."""
+    account = make_account()
+    contact = make_contact(account)
+    _response(contact, SurveyKind.CSAT, 5, days_ago=2)
+    first = health.recompute(account.id)
+    db.session.commit()
+    assert first.score == 100 and first.components["csat"]["count"] == 1
+    _response(contact, SurveyKind.CSAT, 5, days_ago=1)  # another 5 costs nothing
+    second = health.recompute(account.id)
+    assert second.id == first.id and second.score == first.score
+    assert second.components["csat"]["count"] == 2
+    assert db.session.scalar(select(func.count()).select_from(AccountHealth)) == 1
