@@ -1,7 +1,7 @@
 """Schema building blocks shared by every domain's API."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.validation import strip_controls
 
@@ -17,6 +17,24 @@ class StrictSchema(Schema):
         if isinstance(data, dict):
             return {key: strip_controls(value).strip() if isinstance(value, str) else value
                     for key, value in data.items()}
+        return data
+
+
+class QuerySchema(StrictSchema):
+    """Query parameters: each given once, except `LIST_PARAMS`, which may repeat or hold
+    comma-separated values (`?status=open,new` or `?status=open&status=new`)."""
+
+    LIST_PARAMS: tuple[str, ...] = ()
+
+    @pre_load
+    def _split_lists(self, data, **_kwargs):
+        data = dict(data)
+        for key, value in data.items():
+            if key in self.LIST_PARAMS:
+                values = value if isinstance(value, list) else [value]
+                data[key] = [part for item in values for part in str(item).split(",") if part]
+            elif isinstance(value, list):
+                raise ValidationError("Give this parameter once.", key)
         return data
 
 

@@ -1,9 +1,9 @@
 """Marshmallow schemas of the surveys API: responses, invitations, settings, campaigns."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from service.schemas import StrictSchema, page_of
+from service.schemas import QuerySchema, StrictSchema, page_of
 from service.validation import MAX_ID
 from surveys.campaigns import MAX_LAST_CONTACT_DAYS
 from surveys.models import SurveyKind
@@ -13,16 +13,7 @@ _ID = validate.Range(min=1, max=MAX_ID)
 _SCORE = validate.Range(min=0, max=10)
 
 
-def _single_values(data):
-    """Each query parameter once: a repeated one is an error, not a silent pick."""
-    data = dict(data)
-    for key, value in data.items():
-        if isinstance(value, list):
-            raise ValidationError("Give this parameter once.", key)
-    return data
-
-
-class SurveyResponseQuery(StrictSchema):
+class SurveyResponseQuery(QuerySchema):
     kind = fields.Enum(SurveyKind, by_value=True)
     score_min = fields.Integer(validate=_SCORE)
     score_max = fields.Integer(validate=_SCORE)
@@ -34,10 +25,6 @@ class SurveyResponseQuery(StrictSchema):
     until = fields.AwareDateTime()  # answered before
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _once(self, data, **_kwargs):
-        return _single_values(data)
 
     @post_load
     def _ranges(self, data, **_kwargs):
@@ -156,13 +143,9 @@ class CampaignPreviewOut(Schema):
     count = fields.Integer()
 
 
-class CampaignQuery(StrictSchema):
+class CampaignQuery(QuerySchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _once(self, data, **_kwargs):
-        return _single_values(data)
 
 
 class CampaignSegmentOut(Schema):

@@ -1,9 +1,9 @@
 """Marshmallow schemas of the tickets API: in, out, patch and query shapes."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
-from service.schemas import StrictSchema, page_of
+from service.schemas import QuerySchema, StrictSchema, page_of
 from service.validation import MAX_ID, is_email
 from tickets.models import Priority, SlaState, Status, Visibility
 
@@ -74,7 +74,9 @@ class TicketPatch(StrictSchema):
 SORTS = ("-created_at", "created_at", "-updated_at", "updated_at")
 
 
-class TicketQuery(StrictSchema):
+class TicketQuery(QuerySchema):
+    LIST_PARAMS = ("status", "priority", "sla_state")
+
     status = fields.List(_enum_field(Status))
     priority = fields.List(_enum_field(Priority))
     team = fields.Integer(validate=_ID)
@@ -85,18 +87,6 @@ class TicketQuery(StrictSchema):
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(SORTS))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _split_lists(self, data, **_kwargs):
-        data = dict(data)
-        for key in ("status", "priority", "sla_state"):
-            if key in data:
-                values = data[key] if isinstance(data[key], list) else [data[key]]
-                data[key] = [part for value in values for part in str(value).split(",") if part]
-        for key, value in data.items():
-            if key not in ("status", "priority", "sla_state") and isinstance(value, list):
-                raise ValidationError("Give this parameter once.", key)
-        return data
 
 
 class PageQuery(StrictSchema):

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.auth.models import User
 from service.auth.permissions import Permission, can
+from service.console.form_errors import show_domain_error
 from service.console.access import console_user, staff_required
 from service.db_types import utcnow
 from service.directory.models import Account, Contact
@@ -50,20 +51,6 @@ def end_of_today(now: datetime) -> datetime:
     zone = display_zone()
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _show_error(form: FlaskForm, error: DomainError) -> int:
-    """Put a service's refusal on the form: next to the field it names, else on top."""
-    shown = False
-    for key, messages in (error.errors or {}).items():
-        field = form._fields.get(key)
-        if field is not None:
-            messages = messages if isinstance(messages, list) else [messages]
-            field.errors = [*field.errors, *(str(message) for message in messages)]
-            shown = True
-    if not shown:
-        form.form_errors.append(str(error.detail))
-    return error.status
 
 
 # ---- the inbox ----
@@ -193,7 +180,7 @@ def _change(opportunity_id: int, form_name: str,
         db.session.rollback()
         if isinstance(error, Forbidden):
             raise
-        status = _show_error(form, error)
+        status = show_domain_error(form, error)
         return _render(user, services.get_opportunity(user, opportunity_id), status=status,
                        **{form_name: form})
     flash(done, "success")
@@ -267,7 +254,7 @@ def new():
         db.session.rollback()
         if isinstance(error, Forbidden):
             raise
-        status = _show_error(form, error)
+        status = show_domain_error(form, error)
         for name in ("account_id", "contact_id", "ticket_id"):  # hidden: say it on top
             form.form_errors.extend(str(message) for message in form[name].errors)
         return render_template("surveys/opportunities/new.html", **_new_context(form)), status

@@ -1,9 +1,9 @@
 """Marshmallow schemas of the opportunities API: in, patch, query and out shapes."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from service.schemas import StrictSchema
+from service.schemas import QuerySchema, StrictSchema
 from service.validation import MAX_ID
 from surveys.models import OpportunityKind, OpportunitySource, OpportunityStatus
 
@@ -48,7 +48,9 @@ class OpportunityPatch(StrictSchema):
         return data
 
 
-class OpportunityQuery(StrictSchema):
+class OpportunityQuery(QuerySchema):
+    LIST_PARAMS = ("status",)
+
     status = fields.List(_enum(OpportunityStatus))
     kind = _enum(OpportunityKind)
     source = _enum(OpportunitySource)
@@ -58,18 +60,6 @@ class OpportunityQuery(StrictSchema):
     due_before = fields.AwareDateTime()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _split_lists(self, data, **_kwargs):
-        data = dict(data)
-        if "status" in data:
-            values = data["status"] if isinstance(data["status"], list) else [data["status"]]
-            data["status"] = [part for value in values for part in str(value).split(",")
-                              if part]
-        for key, value in data.items():
-            if key != "status" and isinstance(value, list):
-                raise ValidationError("Give this parameter once.", key)
-        return data
 
     @post_load
     def _owner_id(self, data, **_kwargs):

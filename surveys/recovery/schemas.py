@@ -1,9 +1,9 @@
 """Marshmallow schemas of the recovery API: query, patch (close) and out shapes."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from service.schemas import StrictSchema
+from service.schemas import QuerySchema, StrictSchema
 from service.validation import MAX_ID
 from surveys.models import RecoveryOutcome, RecoveryStatus
 from surveys.recovery.services import NOTE_MAX
@@ -12,7 +12,7 @@ from tickets.schemas import RefOut
 _ID = validate.Range(min=1, max=MAX_ID)
 
 
-class RecoveryQuery(StrictSchema):
+class RecoveryQuery(QuerySchema):
     status = fields.Enum(RecoveryStatus, by_value=True)
     owner = fields.String(validate=validate.Regexp(r"^(me|[1-9][0-9]{0,9})$",
                                                    error="Use a user id or 'me'."))
@@ -20,13 +20,6 @@ class RecoveryQuery(StrictSchema):
     account = fields.Integer(validate=_ID)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _once(self, data, **_kwargs):
-        for key, value in data.items():
-            if isinstance(value, list):
-                raise ValidationError("Give this parameter once.", key)
-        return data
 
     @post_load
     def _owner_id(self, data, **_kwargs):

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.auth.models import User
 from service.auth.permissions import ROLE_PERMISSIONS, Permission, can
+from service.console.form_errors import show_domain_error
 from service.console.access import console_user, staff_required
 from service.db_types import utcnow
 from service.directory import customers
@@ -39,23 +40,6 @@ TICKETS_LIMIT = 10
 def _helpers() -> dict[str, Any]:
     # App-wide: the revisit panel renders inside the account page, another blueprint's page.
     return presenters.TEMPLATE_HELPERS
-
-
-def _show_error(form: FlaskForm, error: DomainError) -> int:
-    """Put a service's refusal on the form: next to the field it names, else on top."""
-    shown = False
-    for key, messages in (error.errors or {}).items():
-        field = form._fields.get(key)
-        if field is not None:
-            messages = messages if isinstance(messages, list) else [messages]
-            field.errors = [*field.errors, *(str(message) for message in messages)]
-            shown = True
-        else:
-            form.form_errors.extend(str(message) for message in messages)
-            shown = True
-    if not shown:  # the services word their refusals for people (translated)
-        form.form_errors.append(str(error.detail))
-    return error.status
 
 
 def _explain_csrf(form: FlaskForm) -> None:
@@ -169,7 +153,7 @@ def _post(revisit_id: int, form_name: str, make_form: Callable[[Revisit], FlaskF
             # Done or linked already: the form may be gone, so the page says it on top.
             return _render(user, access.get_revisit(user, revisit_id), status=error.status,
                            refusal=str(error.detail))
-        status = _show_error(form, error)
+        status = show_domain_error(form, error)
         return _render(user, access.get_revisit(user, revisit_id), status=status,
                        **{form_name: form})
     db.session.commit()
@@ -270,7 +254,7 @@ def plan(account_id: int):
                 db.session.rollback()
                 if isinstance(error, Forbidden):
                     raise
-                status = _show_error(form, error)
+                status = show_domain_error(form, error)
             else:
                 db.session.commit()
                 flash(_("Revisit plan saved."), "success")

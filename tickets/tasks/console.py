@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 
 from service.auth.models import User
 from service.auth.permissions import Permission
+from service.console.form_errors import show_domain_error
 from service.console.access import console_user, staff_required
 from service.db_types import utcnow
 from service.errors import DomainError, Forbidden
@@ -45,20 +46,6 @@ NOTE_MAX_UPLOADS = page.MAX_UPLOADS
 def _helpers() -> dict[str, Any]:
     # App-wide: the task panels render inside the ticket page, another blueprint's page.
     return presenters.TEMPLATE_HELPERS
-
-
-def _show_error(form: FlaskForm, error: DomainError) -> int:
-    """Put a service's refusal on the form: next to the field it names, else on top."""
-    shown = False
-    for key, messages in (error.errors or {}).items():
-        field = form._fields.get(key)
-        if field is not None:
-            messages = messages if isinstance(messages, list) else [messages]
-            field.errors = [*field.errors, *(str(message) for message in messages)]
-            shown = True
-    if not shown:  # the services word their refusals for people (translated)
-        form.form_errors.append(str(error.detail))
-    return error.status
 
 
 # ---- the queue ----
@@ -145,7 +132,7 @@ def _refused(user: User, task_id: int, form_name: str, form: FlaskForm, error: D
     db.session.rollback()
     if isinstance(error, Forbidden):
         raise error
-    status = _show_error(form, error)
+    status = show_domain_error(form, error)
     return _render(user, services.get_task(user, task_id), status=status, **{form_name: form})
 
 
@@ -262,7 +249,7 @@ def create(ticket_id: int):
         db.session.rollback()
         if isinstance(error, Forbidden):
             raise
-        return _ticket_page_with(form, ticket_id, _show_error(form, error))
+        return _ticket_page_with(form, ticket_id, show_domain_error(form, error))
     flash(_("Task “%(title)s” opened for %(department)s.", title=task.title,
             department=page.team_name(task.department.name, task.department.name_zh)),
           "success")

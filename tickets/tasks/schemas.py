@@ -1,9 +1,9 @@
 """Marshmallow schemas of the tasks API: in, patch, query and out shapes."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from service.schemas import StrictSchema
+from service.schemas import QuerySchema, StrictSchema
 from service.validation import MAX_ID
 from tickets.schemas import MessageAttachmentOut, RefOut
 from tickets.tasks.models import TaskStatus
@@ -50,7 +50,9 @@ class TaskNoteIn(StrictSchema):
     status = _status_field()
 
 
-class TaskQuery(StrictSchema):
+class TaskQuery(QuerySchema):
+    LIST_PARAMS = ("status",)
+
     department = fields.Integer(validate=_ID)
     status = fields.List(_status_field())
     assignee = fields.String(validate=validate.Regexp(r"^(me|[1-9][0-9]{0,9})$",
@@ -58,18 +60,6 @@ class TaskQuery(StrictSchema):
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=200))
-
-    @pre_load
-    def _split_lists(self, data, **_kwargs):
-        data = dict(data)
-        if "status" in data:
-            values = data["status"] if isinstance(data["status"], list) else [data["status"]]
-            data["status"] = [part for value in values for part in str(value).split(",")
-                              if part]
-        for key, value in data.items():
-            if key != "status" and isinstance(value, list):
-                raise ValidationError("Give this parameter once.", key)
-        return data
 
     @post_load
     def _assignee_id(self, data, **_kwargs):
