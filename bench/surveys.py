@@ -1,7 +1,7 @@
 """Surveys and sales (issue 6) on PostgreSQL: reports, sales inbox, survey pages, the CSAT
 send sweep and signal detection, in-process.
 
-    .venv/bin/python bench/surveys.py                      # create, load, measure (~10 min)
+    .venv/bin/python bench/surveys.py                      # create, load, measure (~2.5 min)
     .venv/bin/python bench/surveys.py --reuse              # keep the loaded database
     .venv/bin/python bench/surveys.py --reuse --only reports,inbox --requests 20
     .venv/bin/python bench/surveys.py --scale 0.2          # a fifth of the history, quick

@@ -8,25 +8,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from service.validation import MAX_ID, is_id, strip_controls
+from service.validation import MAX_ID
+from service.console.form_values import as_id, clean
 from surveys.models import OpportunityKind, OpportunityStatus
 from surveys.opportunities.labels import KIND_LABELS, STATUS_LABELS
 
 POOL = "pool"
 ANY_KIND = ""
-
-
-def clean(value: Any) -> Any:
-    """Strip control characters and surrounding blanks from text input."""
-    return strip_controls(value).strip() if isinstance(value, str) else value
-
-
-def as_id(value: Any) -> int | None:
-    """A row id written in ASCII digits, or None."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        number = int(value)
-        return number if is_id(number) else None
-    return None
 
 
 def _amount(form: FlaskForm, field: StringField) -> None:

@@ -12,7 +12,7 @@ from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from service.validation import is_id, strip_controls
+from service.console.form_values import as_id, clean
 from surveys.models import OpportunityKind
 from surveys.revisits import checklist as checklists
 from surveys.revisits.planning import MAX_DAYS, MIN_DAYS
@@ -28,19 +28,6 @@ KIND_LABELS = {"upsell": _l("Upsell"), "cross_sell": _l("Cross-sell"),
 SATISFACTION_LABELS = {"1": _l("1 — very dissatisfied"), "2": _l("2 — dissatisfied"),
                        "3": _l("3 — neutral"), "4": _l("4 — satisfied"),
                        "5": _l("5 — very satisfied")}
-
-
-def clean(value: Any) -> Any:
-    """Strip control characters and surrounding blanks from text input."""
-    return strip_controls(value).strip() if isinstance(value, str) else value
-
-
-def as_id(value: Any) -> int | None:
-    """A row id written in ASCII digits, or None."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        number = int(value)
-        return number if is_id(number) else None
-    return None
 
 
 def _length(max_length: int) -> Length:

@@ -13,7 +13,7 @@ from wtforms.validators import (DataRequired, InputRequired, Length, Optional,
                                 ValidationError)
 
 from service.templating import display_zone
-from service.validation import is_id, strip_controls
+from service.console.form_values import as_id, clean
 from tickets.tasks.labels import TASK_STATUS_LABELS
 from tickets.tasks.models import TaskStatus
 
@@ -23,21 +23,6 @@ NOTE_MAX = 10000  # tickets.tasks.services.NOTE_MAX
 # Filter values of the queue besides a department id / a status.
 MY_DEPARTMENTS, ALL_DEPARTMENTS = "mine", "all"
 ACTIVE, ANY_STATUS = "active", "any"
-
-
-def clean(value: Any) -> Any:
-    """Strip control characters and surrounding blanks from text input."""
-    return strip_controls(value).strip() if isinstance(value, str) else value
-
-
-def as_id(value: Any) -> int | None:
-    """A row id written in ASCII digits, or None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if is_id(value) else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        number = int(value)
-        return number if is_id(number) else None
-    return None
 
 
 class LocalDateTimeField(DateTimeLocalField):
