@@ -35,53 +35,24 @@ from tickets.services import visible_to
 from service.labels import SLA_STATE_LABELS as SLA_STATE_LABELS
 from service.labels import STAFF_STATUS_LABELS as STAFF_STATUS_LABELS
 from service.labels import TIER_LABELS as TIER_LABELS
+from service.panels import PanelRegistry, ShownPanel
 
 # ---- panels ----
 
 
-@dataclass(frozen=True)
-class Panel:
-    """A box on the ticket page; `context(user, ticket)` gives its template's variables,
-    or None to leave it out for this user and ticket."""
-    name: str
-    template: str
-    context: Callable[[User, Ticket], dict[str, Any] | None]
-    order: int = 100
-    column: str = "side"  # "side" (next to the conversation) or "main" (below the header)
-
-
-@dataclass(frozen=True)
-class ShownPanel:
-    name: str
-    template: str
-    column: str
-    data: dict[str, Any]
-
-
-_panels: dict[str, Panel] = {}
+_panels: PanelRegistry[Ticket] = PanelRegistry()
 
 
 def register_panel(name: str, template: str,
                    context_fn: Callable[[User, Ticket], dict[str, Any] | None],
                    order: int = 100, *, column: str = "side") -> None:
-    """Add a panel to every ticket page (a panel of the same name is replaced).
-
-    The template is included with `panel` (the name) and `data` (what context_fn returned);
-    it should render one `<section class="card">` with a heading.
-    """
-    if column not in ("side", "main"):
-        raise ValueError("column is 'side' or 'main'")
-    _panels[name] = Panel(name, template, context_fn, order, column)
+    """Add a panel to every ticket page (see service.panels.PanelRegistry.register)."""
+    _panels.register(name, template, context_fn, order, column=column)
 
 
 def panels_for(user: User, ticket: Ticket) -> list[ShownPanel]:
     """The panels this user sees on this ticket, in order."""
-    shown = []
-    for panel in sorted(_panels.values(), key=lambda item: (item.order, item.name)):
-        data = panel.context(user, ticket)
-        if data is not None:
-            shown.append(ShownPanel(panel.name, panel.template, panel.column, data))
-    return shown
+    return _panels.shown(user, ticket)
 
 
 # ---- names in the reader's language ----

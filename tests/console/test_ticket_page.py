@@ -693,7 +693,7 @@ def test_the_panel_registry_adds_panels(client, console_login, agent, ticket, mo
         calls.append((user.id, shown.id))
         return ticket_page.customer_panel(user, shown) if shown.id == ticket.id else None
 
-    monkeypatch.setattr(ticket_page, "_panels", dict(ticket_page._panels))
+    monkeypatch.setattr(ticket_page._panels, "_panels", dict(ticket_page._panels._panels))
     ticket_page.register_panel("copy", "tickets/console/_ticket_customer.html", context,
                                order=5, column="main")
     console_login(client, agent)
