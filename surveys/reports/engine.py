@@ -37,10 +37,6 @@ def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
     """
     parts = metric.parts(period)
     result: dict[str, Any] = {"total": None, "groups": []}
-    if with_total:
-        result["total"] = metric.build(aggregate(parts, period).get((), {}))
-    if group_by is None:
-        return result
     if group_by in TIME_GROUPINGS:
         if zone is None:
             raise ValueError("time buckets need a zone")
@@ -48,6 +44,12 @@ def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
         rows = aggregate(parts, period, by_time=cut)
         result["groups"] = [{"key": key, "label": key, **metric.build(rows.get((index,), {}))}
                             for index, key in enumerate(cut.keys)]
+        if with_total:  # every measure is a count or a sum: the buckets add up to it
+            result["total"] = metric.build(_added(rows.values()))
+        return result
+    if with_total:
+        result["total"] = metric.build(aggregate(parts, period).get((), {}))
+    if group_by is None:
         return result
     expressions = metric.dimensions.get(group_by)
     if expressions is None:
@@ -60,6 +62,18 @@ def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
     result["groups"] = [{"key": _plain(key[0]), "label": labels.get(key[0], ""),
                          **metric.build(values)} for key, values in rows.items()]
     return result
+
+
+def _added(groups: Any) -> dict[str, Any]:
+    """The measures of several groups added up (a SQL sum over no rows stays None)."""
+    total: dict[str, Any] = {}
+    for values in groups:
+        for name, value in values.items():
+            if value is not None:
+                total[name] = (total.get(name) or 0) + value
+            else:
+                total.setdefault(name, None)
+    return total
 
 
 def _plain(value: Any) -> Any:

