@@ -32,8 +32,7 @@ def redact(text: str) -> str:
 
 def _redacted_arg(value: object) -> object:
     # Only text: the servers log request lines and paths as strings. Turning any other
-    # object into text here would run its __str__ for every record of every logger (an RQ
-    # job's may even call Redis), in the hot path of all logging.
+    # object into text here would run its __str__ for every record of every logger.
     if not isinstance(value, str):
         return value
     cleaned = redact(value)
@@ -49,8 +48,8 @@ class TokenFilter(logging.Filter):
         args = record.args
         if isinstance(args, tuple):
             cleaned_args = tuple(_redacted_arg(arg) for arg in args)
-            # New arguments only for a record that held a token: replacing every record's
-            # arguments made RQ's worker stall 60 s at teardown (seen in the test suite).
+            # New arguments only for a record that held a token: the filter sees every
+            # record of every logger, and leaves all others exactly as they were.
             if any(new is not old for new, old in zip(cleaned_args, args, strict=True)):
                 record.args = cleaned_args
         elif isinstance(args, dict):
