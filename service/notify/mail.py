@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from service.db_types import utcnow
 from service.extensions import db
 from service.notify.models import OutboundMail
+from service.notify import redaction
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -147,6 +148,10 @@ def _deliver(mail: OutboundMail) -> None:
         raise
     mail.status = "sent"
     mail.sent_at = utcnow()
+    # Delivered, so never sent again: the customer's secret links (survey tokens, sign-in
+    # and confirmation links) need not outlive the delivery in our mail log.
+    mail.body_text = redaction.redact_links(mail.body_text) or ""
+    mail.body_html = redaction.redact_links(mail.body_html)
 
 
 def _connect(config) -> smtplib.SMTP:

@@ -111,3 +111,22 @@ def test_mail_goes_over_starttls_or_tls_with_a_checked_certificate(app, tmp_path
         assert sent.status == "sent" and len(collector.envelopes) == 1
     finally:
         controller.stop()
+
+
+def test_secret_links_leave_the_mail_log_once_delivered(smtp):
+    token = "Ab3" * 14 + "x"  # the shape of a survey token (43 URL-safe characters)
+    link = f"http://support.test/s/{token}?score=5"
+    sent = mail.send_mail("test:secret", "c@example.com", "How did we do?",
+                          f"One click: {link}", html=f'<a href="{link}">5</a>')
+    assert token in smtp.envelopes[0].content.decode()  # the customer gets the link
+    db.session.expire_all()
+    stored = db.session.get(OutboundMail, sent.id)
+    assert stored.status == "sent"
+    assert token not in stored.body_text and token not in stored.body_html
+    assert "/s/…" in stored.body_text
+
+
+def test_undelivered_mail_keeps_its_body(app):
+    token = "Ab3" * 14 + "x"
+    kept = mail.send_mail("test:kept", "d@example.com", "Survey", f"/s/{token}")
+    assert kept.status == "logged" and token in kept.body_text  # no SMTP: the dev mailbox
