@@ -76,6 +76,7 @@ def _import_models() -> None:
     import tickets.resolution.models  # noqa: F401
     import tickets.tasks.models  # noqa: F401
     import surveys.models  # noqa: F401
+    import knowledge_base.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -103,19 +104,22 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.recovery.api import blueprint as recovery_api
     from surveys.reports.api import blueprint as survey_reports_api
     from surveys.signals.api import blueprint as signal_rules_api
+    from knowledge_base.api import blueprint as kb_api
+    from knowledge_base.help_views import blueprint as help_centre
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
                                       attachments_api, phone_api, chat_api,
                                       webhooks_api, mailboxes_admin_api,
                                       inbound_email_api, tasks_api, resolution_api,
                                       surveys_api, recovery_api, opportunities_api,
-                                      signal_rules_api, survey_reports_api]))
+                                      signal_rules_api, survey_reports_api, kb_api]))
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
     app.register_blueprint(chat_views)
     app.register_blueprint(portal)
     app.register_blueprint(survey_pages)
+    app.register_blueprint(help_centre)
     for console_blueprint in _console_blueprints():
         app.register_blueprint(console_blueprint)
 
@@ -140,11 +144,13 @@ def _console_blueprints() -> list:
     from surveys.recovery.console import blueprint as recovery_console
     from surveys.revisits.console import blueprint as revisits_console
     from surveys.signals.console import blueprint as signal_rules_console
+    from knowledge_base.ticket_views import blueprint as kb_tickets
+    from knowledge_base.views import blueprint as kb_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,
             resolution_console, opportunities_console, recovery_console, revisits_console,
-            surveys_admin, signal_rules_console]
+            surveys_admin, signal_rules_console, kb_console, kb_tickets]
 
 
 def _register_cli(app: Flask) -> None:
@@ -158,5 +164,6 @@ def _register_listeners() -> None:
     import tickets.resolution.listeners  # noqa: F401
     import tickets.tasks.listeners  # noqa: F401
     import surveys.listeners  # noqa: F401
+    import knowledge_base.listeners  # noqa: F401
     import tickets.load  # noqa: F401
     import tickets.webhook_events  # noqa: F401

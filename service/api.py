@@ -28,8 +28,11 @@ def build_api(children: list[Blueprint]) -> Blueprint:
 def doc(summary: str, *, tags: list[str], body: Schema | type[Schema] | None = None,
         query: Schema | type[Schema] | None = None,
         responses: dict[int, Any] | None = None, public: bool = False,
-        headers: dict[str, str] | None = None, raw_body: str | None = None) -> Callable:
+        token_optional: bool = False, headers: dict[str, str] | None = None, raw_body: str | None = None) -> Callable:
     """Describe an endpoint for the OpenAPI document; `public` skips token auth.
+
+    `token_optional` (with `public`): anyone may call it, and a staff token, when sent, is
+    checked (401 if bad) and `optional_user()` returns its user, who may see more.
 
     `raw_body` names the media type of a body that is not JSON (e.g. message/rfc822).
     """
@@ -37,6 +40,7 @@ def doc(summary: str, *, tags: list[str], body: Schema | type[Schema] | None = N
     def decorate(view: Callable) -> Callable:
         view.openapi = {"summary": summary, "tags": tags, "body": body, "query": query,
                         "responses": responses or {}, "public": public,
+                        "token_optional": token_optional,
                         "headers": headers or {}, "raw_body": raw_body}
         return view
 
@@ -47,7 +51,9 @@ def _authenticate() -> None:
     from flask import current_app
 
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "openapi", {}).get("public"):
+    described = getattr(view, "openapi", {})
+    if described.get("public") and not (described.get("token_optional")
+                                        and "Authorization" in request.headers):
         g.user = None
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -62,6 +68,11 @@ def _authenticate() -> None:
 def current_user() -> User:
     """The authenticated staff user of this API request."""
     return g.user
+
+
+def optional_user() -> User | None:
+    """The staff user of a `token_optional` request, or None for an anonymous caller."""
+    return g.get("user")
 
 
 def json_body(schema: Schema) -> dict[str, Any]:

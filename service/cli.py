@@ -263,3 +263,6 @@ def register_cli(app: Flask) -> None:
     from tickets.channels.email.cli import mailboxes_cli
 
     app.cli.add_command(mailboxes_cli)
+    from knowledge_base.cli import kb_cli
+
+    app.cli.add_command(kb_cli)

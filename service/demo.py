@@ -95,7 +95,11 @@ def load_demo() -> str:
     from surveys.demo import load_demo_surveys
 
     link = load_demo_surveys()
-    summary = f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets"
+    from knowledge_base.demo import load_demo_articles
+
+    articles = load_demo_articles()
+    summary = (f"demo data ready: {len(users)} staff, 4 accounts, {created} new tickets, "
+               f"{articles} help articles")
     # The one place a survey link is shown: to whoever runs the demo, never in the console.
     return summary + (f"\ntry a customer's NPS survey: {link}" if link else "")
 

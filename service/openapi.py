@@ -67,13 +67,15 @@ def _operation(rule, meta: dict) -> dict:
         operation["responses"][str(status)] = {
             "description": "OK", "content": {"application/json": {"schema": schema}}}
     for status, description in _ERRORS.items():
-        if status == 401 and meta["public"]:
+        if status == 401 and meta["public"] and not meta.get("token_optional"):
             continue
         operation["responses"].setdefault(str(status), {
             "description": description,
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}}})
     if not meta["public"]:
         operation["security"] = [{"bearer": []}]
+    elif meta.get("token_optional"):
+        operation["security"] = [{}, {"bearer": []}]  # anonymous, or a staff token
     return operation
 
 

@@ -43,8 +43,10 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", *,
 def init_templating(app: Flask) -> None:
     """Register filters and globals."""
     from service.console.nav import nav_for_current_user
+    from service.slots import render_slot
 
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals["slot"] = render_slot
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["console_nav"] = nav_for_current_user
     app.jinja_env.globals["status_label"] = lambda value: STATUS_LABELS.get(str(value), value)

@@ -155,3 +155,27 @@ def recent_ticket_ids(since: datetime, *, account_id: int | None = None,
         else Ticket.contact_id == contact_id
     return list(db.session.scalars(select(Ticket.id).where(owner, Ticket.created_at >= since)
                                    .order_by(Ticket.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class ResolutionFacts:
+    ticket_id: int
+    summary: str
+    root_cause: str
+    verification_method: str
+    verification_result: str
+    created_at: datetime
+
+
+def resolution_facts(ticket_id: int) -> ResolutionFacts | None:
+    """The ticket's latest resolution (summary, root cause, how it was verified), or None."""
+    from tickets.resolution.models import Resolution
+
+    resolution = db.session.scalar(select(Resolution).where(Resolution.ticket_id == ticket_id)
+                                   .order_by(Resolution.id.desc()).limit(1))
+    if resolution is None:
+        return None
+    return ResolutionFacts(
+        ticket_id=ticket_id, summary=resolution.summary, root_cause=resolution.root_cause,
+        verification_method=resolution.verification_method,
+        verification_result=resolution.verification_result, created_at=resolution.created_at)

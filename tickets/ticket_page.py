@@ -5,6 +5,8 @@
 - Panels: later domains (tasks, resolution, knowledge base, surveys, opportunities) add
   theirs with `register_panel` and never edit the page's template.
 - Event sentences: a domain with its own event kinds adds `register_event_sentence`.
+- Reply drafts: a domain that fills the reply box from a link (`?kb_article=12`, the
+  knowledge base inserting an article) adds `register_reply_draft`.
 """
 from __future__ import annotations
 
@@ -53,6 +55,36 @@ def register_panel(name: str, template: str,
 def panels_for(user: User, ticket: Ticket) -> list[ShownPanel]:
     """The panels this user sees on this ticket, in order."""
     return _panels.shown(user, ticket)
+
+
+# ---- reply drafts from other domains ----
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """Text another domain puts in the reply box, and whether it is a public reply."""
+    body: str
+    visibility: str = "public"  # or "internal"
+
+
+ReplyDraftFn = Callable[[User, Ticket, str], ReplyDraft | None]
+_reply_drafts: dict[str, ReplyDraftFn] = {}
+
+
+def register_reply_draft(query_arg: str, fn: ReplyDraftFn) -> None:
+    """Fill the reply box when the page is opened with `?<query_arg>=<value>`: fn(user,
+    ticket, value) returns the draft, or None when the value is not usable (ignored)."""
+    _reply_drafts[query_arg] = fn
+
+
+def reply_draft(user: User, ticket: Ticket, args: Any) -> ReplyDraft | None:
+    """The first registered draft the page's query arguments ask for, if any."""
+    for query_arg, fn in _reply_drafts.items():
+        value = args.get(query_arg)
+        if value:
+            draft = fn(user, ticket, value)
+            if draft is not None:
+                return draft
+    return None
 
 
 # ---- names in the reader's language ----

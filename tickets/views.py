@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from service.errors import DomainError
 from service.extensions import db, limiter
+from service.validation import strip_controls
 from tickets import intake
 from tickets.forms import SupportRequestForm
 from tickets.models import Channel, Priority
@@ -25,6 +26,8 @@ def support_new():
     form = SupportRequestForm()
     if request.method == "GET":
         form.submission_id.data = uuid.uuid4().hex
+        # The help centre's "still need help?" link carries what the visitor searched for.
+        form.subject.data = strip_controls(request.args.get("subject", ""))[:200].strip()
         return render_template("tickets/support_new.html", form=form)
     if not form.validate_on_submit():
         return render_template("tickets/support_new.html", form=form), 400

@@ -39,6 +39,13 @@ class Permission(enum.StrEnum):
     OPPORTUNITY_CREATE = "opportunity.create"
     # VIP revisit calls: the account's support agent or account manager, and leads.
     REVISIT_WORK = "revisit.work"
+    # Knowledge base: read every article (internal ones too); write drafts and send them
+    # for review; publish, archive and edit published articles; manage categories; numbers.
+    KB_VIEW = "kb.view"
+    KB_WRITE = "kb.write"
+    KB_PUBLISH = "kb.publish"
+    KB_CATEGORIES = "kb.categories"
+    KB_STATS = "kb.stats"
     CONSOLE = "console"  # sign in to the staff console
     DASHBOARD = "dashboard"
     CUSTOMER_VIEW = "customer.view"
@@ -81,6 +88,11 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.OPPORTUNITY_WORK: _MANAGERS | {Role.SALES},
     Permission.OPPORTUNITY_CREATE: _SUPPORT | {Role.SALES},
     Permission.REVISIT_WORK: _SUPPORT | {Role.SALES},
+    Permission.KB_VIEW: _ALL_STAFF,
+    Permission.KB_WRITE: _SUPPORT,
+    Permission.KB_PUBLISH: _MANAGERS,
+    Permission.KB_CATEGORIES: _MANAGERS,
+    Permission.KB_STATS: _MANAGERS,
     Permission.CONSOLE: _ALL_STAFF,
     Permission.DASHBOARD: _MANAGERS,
     Permission.CUSTOMER_VIEW: _SUPPORT | {Role.SALES},

@@ -42,6 +42,10 @@ NAV: tuple[NavItem, ...] = (
             "sales"),
     NavItem("recovery_console.index", _l("Service recovery"), Permission.RECOVERY_WORK, "sales"),
     NavItem("revisits_console.index", _l("VIP revisits"), Permission.REVISIT_WORK, "sales"),
+    NavItem("kb_console.articles", _l("Articles"), Permission.KB_VIEW, "kb"),
+    NavItem("kb_console.review", _l("Review queue"), Permission.KB_PUBLISH, "kb"),
+    NavItem("kb_console.categories", _l("Categories"), Permission.KB_CATEGORIES, "kb"),
+    NavItem("kb_console.numbers", _l("Knowledge base numbers"), Permission.KB_STATS, "kb"),
     NavItem("dashboard.show", _l("Dashboard"), Permission.DASHBOARD, "lead"),
     NavItem("admin_people.users", _l("Users"), Permission.ADMIN_USERS, "admin"),
     NavItem("admin_people.teams", _l("Teams"), Permission.ADMIN_USERS, "admin"),
@@ -62,7 +66,7 @@ NAV: tuple[NavItem, ...] = (
 )
 
 SECTIONS = (("work", _l("Tickets")), ("people", _l("Customers")),
-            ("sales", _l("Follow-ups")), ("lead", _l("Lead")),
+            ("sales", _l("Follow-ups")), ("kb", _l("Knowledge base")), ("lead", _l("Lead")),
             ("admin", _l("Administration")))
 
 

@@ -322,6 +322,10 @@ def show(ticket_id: int):
     reply = ReplyForm(user, formdata=None)
     if request.args.get("visibility") == "internal":
         reply.visibility.data = "internal"
+    draft = page.reply_draft(user, ticket, request.args)
+    if draft is not None:
+        reply.body.data = draft.body
+        reply.visibility.data = draft.visibility
     notice = None
     if "macro" in request.args:
         macro_id = _as_id(request.args.get("macro"))

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from service.db_types import utcnow
 from service.errors import Conflict, DomainError, InvalidInput, NotFound
 from service.extensions import csrf, db, limiter
-from service.validation import MAX_ID
+from service.validation import MAX_ID, strip_controls
 from tickets.attachments_api import attachment_response
 from tickets.models import ActorKind, Priority, Status, Ticket
 from tickets.portal import auth, confirming, requests, services
@@ -221,7 +221,8 @@ def confirm(viewer: PortalViewer, ref: str):
 def new_ticket(viewer: PortalViewer):
     """Open a request as the signed-in contact; a double submit makes one ticket."""
     if request.method == "GET":
-        form = NewTicketForm(formdata=None, submission_id=uuid.uuid4().hex)
+        form = NewTicketForm(formdata=None, submission_id=uuid.uuid4().hex,
+                             subject=strip_controls(request.args.get("subject", ""))[:200].strip())
         return _render_new(viewer, form)
     form, valid = read_upload_form(NewTicketForm, requests.MAX_UPLOADS)
     if valid is None:

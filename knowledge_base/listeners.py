@@ -1,0 +1,16 @@
+"""Every knowledge-base subscriber and registration with other domains' pages (imported
+once by the app factory): ticket events, the ticket page's panel and reply drafts, the
+request forms' suggestion slot."""
+from __future__ import annotations
+
+import importlib
+
+_MODULES = ("knowledge_base.ticket_listeners", "knowledge_base.ticket_panel",
+            "knowledge_base.suggest_slot")
+
+for _name in _MODULES:
+    try:
+        importlib.import_module(_name)
+    except ModuleNotFoundError as error:
+        if error.name != _name:
+            raise
