@@ -145,7 +145,7 @@ def _console_blueprints() -> list:
     from surveys.revisits.console import blueprint as revisits_console
     from surveys.signals.console import blueprint as signal_rules_console
     from knowledge_base.ticket_views import blueprint as kb_tickets
-    from knowledge_base.views import blueprint as kb_console
+    from knowledge_base.console import blueprint as kb_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,

@@ -83,12 +83,13 @@ def from_environment(root: Path) -> dict[str, Any]:
 
 
 def _console_settings() -> dict[str, Any]:
-    """Console session and sign-in settings given in the environment (else DEFAULTS)."""
+    """Console, sign-in and knowledge-base settings given in the environment (else DEFAULTS)."""
     settings: dict[str, Any] = {}
-    for name in ("CONSOLE_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS", "PASSWORD_RESET_MINUTES"):
+    for name in ("CONSOLE_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS", "PASSWORD_RESET_MINUTES",
+                 "KB_REVIEW_DAYS", "KB_ATTACHMENT_MAX_BYTES"):
         if os.environ.get(name):
             settings[name] = int(os.environ[name])
-    for name in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_CLIENT"):
+    for name in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_CLIENT", "KB_SUGGEST_RATE_LIMIT"):
         if os.environ.get(name):
             settings[name] = os.environ[name]
     return settings
@@ -144,6 +145,12 @@ DEFAULTS: dict[str, Any] = {
     "REOPEN_GRACE_DAYS": 7,
     # Ticket categories that count as complaints (account health, reports).
     "COMPLAINT_CATEGORIES": ["complaint", "投诉"],
+    # Knowledge base: a published article's review date when none is set (days after
+    # publishing); suggestions are asked for while a customer types (a higher public limit);
+    # an article's files (images) are at most this large.
+    "KB_REVIEW_DAYS": 180,
+    "KB_SUGGEST_RATE_LIMIT": "120 per minute;2000 per hour",
+    "KB_ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
     # A confirmation link in a mail ("fixed" / "still a problem") is refused after this long.
     "CONFIRMATION_LINK_MAX_AGE_DAYS": 30,
     # Customer portal: a sign-in link works once within PORTAL_SIGN_IN_MINUTES; a portal

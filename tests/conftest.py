@@ -158,6 +158,8 @@ def truncate_all(app) -> None:
 
     names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    # The search vocabulary is the backend's own table (no models, no foreign key).
+    db.session.execute(text("TRUNCATE kb_search_terms"))
     db.session.commit()
     ensure_defaults(timezone="Asia/Shanghai")
     db.session.commit()

@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
 
+from service.auth.models import User
 from service.extensions import db
 from tickets.models import OPEN_STATUSES, Message, Ticket
 
@@ -179,3 +180,27 @@ def resolution_facts(ticket_id: int) -> ResolutionFacts | None:
         ticket_id=ticket_id, summary=resolution.summary, root_cause=resolution.root_cause,
         verification_method=resolution.verification_method,
         verification_result=resolution.verification_result, created_at=resolution.created_at)
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    id: int
+    number: str
+    subject: str
+    status: str
+
+
+def ticket_summaries(ticket_ids: list[int], *,
+                     visible_to_user: User | None = None) -> dict[int, TicketSummary]:
+    """Number, subject and status of these tickets in one query; with `visible_to_user`,
+    only the ones that staff user may see."""
+    from tickets.models import format_number
+    from tickets.services import visible_to
+
+    if not ticket_ids:
+        return {}
+    query = select(Ticket.id, Ticket.subject, Ticket.status).where(Ticket.id.in_(ticket_ids))
+    if visible_to_user is not None:
+        query = query.where(visible_to(visible_to_user))
+    return {row.id: TicketSummary(row.id, format_number(row.id), row.subject, row.status.value)
+            for row in db.session.execute(query)}
