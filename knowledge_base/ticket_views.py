@@ -55,7 +55,7 @@ def _act(ticket_id: int, action: Callable[[User], object], done: str):
     return True
 
 
-@blueprint.post("/<int:ticket_id>/articles/<int:article_id>/use")
+@blueprint.post("/<id:ticket_id>/articles/<id:article_id>/use")
 @staff_required(Permission.KB_WRITE)
 def use(ticket_id: int, article_id: int):
     """Note the article as used and open the reply box filled with it."""
@@ -66,7 +66,7 @@ def use(ticket_id: int, article_id: int):
     return _ticket_page(ticket_id, anchor="reply", kb_article=article_id)
 
 
-@blueprint.post("/<int:ticket_id>/articles/<int:article_id>/link")
+@blueprint.post("/<id:ticket_id>/articles/<id:article_id>/link")
 @staff_required(Permission.KB_WRITE)
 def link(ticket_id: int, article_id: int):
     """Mark the ticket as a case of the known issue or root cause."""
@@ -75,7 +75,7 @@ def link(ticket_id: int, article_id: int):
     return _ticket_page(ticket_id)
 
 
-@blueprint.post("/<int:ticket_id>/articles/<int:article_id>/unlink")
+@blueprint.post("/<id:ticket_id>/articles/<id:article_id>/unlink")
 @staff_required(Permission.KB_WRITE)
 def unlink(ticket_id: int, article_id: int):
     """Remove the ticket's link to the known issue or root cause."""
@@ -84,7 +84,7 @@ def unlink(ticket_id: int, article_id: int):
     return _ticket_page(ticket_id)
 
 
-@blueprint.post("/<int:ticket_id>/draft")
+@blueprint.post("/<id:ticket_id>/draft")
 @staff_required(Permission.KB_WRITE)
 def draft(ticket_id: int):
     """Draft a root-cause article from the resolved ticket and open it for editing."""

@@ -28,7 +28,8 @@ def build_api(children: list[Blueprint]) -> Blueprint:
 def doc(summary: str, *, tags: list[str], body: Schema | type[Schema] | None = None,
         query: Schema | type[Schema] | None = None,
         responses: dict[int, Any] | None = None, public: bool = False,
-        token_optional: bool = False, headers: dict[str, str] | None = None, raw_body: str | None = None) -> Callable:
+        token_optional: bool = False, headers: dict[str, str] | None = None,
+        raw_body: str | None = None) -> Callable:
     """Describe an endpoint for the OpenAPI document; `public` skips token auth.
 
     `token_optional` (with `public`): anyone may call it, and a staff token, when sent, is
