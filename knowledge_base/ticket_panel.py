@@ -80,10 +80,13 @@ def _query_arg() -> str:
     return " ".join(strip_controls(request.args.get("kb_q") or "").split())[:QUERY_MAX]
 
 
-def _suggestion_text(ticket: Ticket) -> str:
+def _suggestion_texts(ticket: Ticket) -> list[str]:
+    """The subject alone first (it says what the problem is), then with the message's
+    opening: a long text asks a hit to match many words, so it finds less on its own."""
     first = facts.first_message_facts(ticket.id)
     message = first.body[:MESSAGE_CHARS] if first and first.visibility == "public" else ""
-    return f"{ticket.subject} {message}".strip()
+    texts = [ticket.subject.strip(), f"{ticket.subject} {message}".strip()]
+    return [text for index, text in enumerate(texts) if text and text not in texts[:index]]
 
 
 def _language(ticket: Ticket) -> str | None:
@@ -99,14 +102,20 @@ def _found_ids(ticket: Ticket, query: str, exclude: set[int]) -> list[int]:
         result = search.search(search.SearchQuery(text=query, public_only=False,
                                                   limit=SEARCH_RESULTS))
         return [hit.article_id for hit in result.hits]
-    text = _suggestion_text(ticket)
     wanted = SUGGESTIONS + len(exclude)
     language = _language(ticket)
-    hits = search.suggest(text, public_only=False, language=language, limit=wanted)
-    if language is not None and len(hits) < wanted:  # too few in its language: any language
-        seen = {hit.article_id for hit in hits}
-        hits += [hit for hit in search.suggest(text, public_only=False, limit=wanted)
-                 if hit.article_id not in seen]
+    # Its language first, then any language (too few otherwise).
+    languages = [language, None] if language is not None else [None]
+    hits: list = []
+    seen: set[int] = set()
+    for text in _suggestion_texts(ticket):
+        for wanted_language in languages:
+            if len(hits) >= wanted:
+                break
+            found = search.suggest(text, public_only=False, language=wanted_language,
+                                   limit=wanted)
+            hits += [hit for hit in found if hit.article_id not in seen]
+            seen.update(hit.article_id for hit in found)
     return [hit.article_id for hit in hits if hit.article_id not in exclude][:SUGGESTIONS]
 
 

@@ -203,6 +203,17 @@ def test_panel_suggests_and_searches(world, client, console_login, make_ticket):
     assert "No published article matches." in html
 
 
+def test_panel_suggests_from_the_subject_when_the_message_says_much_more(
+        world, client, console_login, make_ticket):
+    # A long first message alone would ask a hit to match too many words.
+    # Its words are in the knowledge base, but in the other article.
+    ticket = make_ticket(subject="Toner cartridge empty", description=(
+        "The scanner went offline after the update, the scanner drops wi-fi, we use a "
+        "cable now but the scanner still goes offline after every update."))
+    console_login(client, world["agent"])
+    assert f'id="kb-found-{world["howto"].id}"' in page(client, ticket.id)
+
+
 def test_panel_offers_no_actions_without_kb_write(world, client, console_login, make_user,
                                                   support_team):
     # Every staff role has kb.view and sees the panel; a department user may not use articles.
