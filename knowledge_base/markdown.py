@@ -11,11 +11,14 @@ from html import unescape
 from typing import Protocol
 
 import nh3
+from flask import has_app_context
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from knowledge_base.models import KIND_SECTIONS, ArticleKind
+from service.i18n import locale_for
 
 SECTION_LABELS = {
     "symptoms": _l("Symptoms"),
@@ -82,14 +85,19 @@ class _HasSections(Protocol):
     kind: ArticleKind
     sections: dict
     body: str
+    language: str
 
 
 def render_article(article: _HasSections, *,
                    headings: dict[str, str] | None = None) -> Markup:
-    """An article's (or version's) non-empty sections, each under an <h2> with its label,
-    then its body. `headings` overrides labels (e.g. in the article's own language)."""
+    """An article's (or version's) non-empty sections, each under an <h2> with its label in
+    the article's own language (a Chinese article reads "症状" whatever the page's
+    language), then its body. `headings` overrides the labels."""
     parts: list[str] = []
     sections = article.sections or {}
+    if headings is None and has_app_context():
+        with force_locale(locale_for(getattr(article, "language", None))):
+            headings = {key: str(label) for key, label in SECTION_LABELS.items()}
     for key in KIND_SECTIONS[ArticleKind(article.kind)]:
         text = sections.get(key) or ""
         if not text.strip():

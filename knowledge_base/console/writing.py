@@ -46,7 +46,7 @@ def _preview_html(kind: ArticleKind, form: ArticleForm | None = None,
     """The sanitised rendering of unsaved text (a transient article, never added)."""
     read = (lambda name: form._fields[name].data or "") if form else \
         (lambda name: (values or {}).get(name, ""))
-    draft = Article(kind=kind, body=read("body"),
+    draft = Article(kind=kind, body=read("body"), language=read("language"),
                     sections={name: read(f"section_{name}") for name in KIND_SECTIONS[kind]})
     return markdown.render_article(draft)
 

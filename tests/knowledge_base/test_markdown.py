@@ -136,3 +136,16 @@ def test_plain_text():
                                  "code line", "raw html", "screenshot link"]
     assert plain_text("") == "" and plain_text(None) == ""
     assert plain_text("a &amp; b") == "a & b"
+
+
+def test_section_headings_are_in_the_articles_language(app):
+    chinese = ArticleVersion(kind=ArticleKind.TROUBLESHOOTING, language="zh", body="",
+                             sections={"symptoms": "打印机卡纸。", "steps": "打开盖子。"})
+    english = ArticleVersion(kind=ArticleKind.TROUBLESHOOTING, language="en", body="",
+                             sections={"symptoms": "It jams."})
+    with app.test_request_context("/?lang=en"):
+        assert "<h2>症状</h2>" in render_article(chinese)
+        assert "<h2>步骤</h2>" in render_article(chinese)
+    with app.test_request_context("/?lang=zh_CN"):
+        assert "<h2>Symptoms</h2>" in render_article(english)
+        assert "<h2>Overrides</h2>" in render_article(english, headings={"symptoms": "Overrides"})
