@@ -58,7 +58,8 @@ def test_resolved_ticket_to_published_article_to_deflection(database, make_user,
     # She gives it a customer-facing title, makes it public and sends it for review.
     edit = staff.post(f"/console/kb/articles/{article.id}/edit", data={
         "csrf_token": staff.csrf_token, "kind": "root_cause",
-        "title": "申请退款后迟迟没有到账怎么办", "summary": "退款一般在 3 个工作日内退回原支付方式。",
+        "title": "申请退款后迟迟没有到账怎么办",
+        "summary": "退款一般在 3 个工作日内退回原支付方式。",
         "language": "zh", "audience": "public", "tags": "退款", "products": "",
         "category_id": "", "owner_id": "", "review_by": "", "body": "",
         **{f"section_{name}": value for name, value in article.sections.items()},
