@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     """Import every model module so metadata (and Alembic) sees all tables."""
+    import service.audit.models  # noqa: F401
     import service.auth.models  # noqa: F401
     import service.directory.models  # noqa: F401
     import service.jobs  # noqa: F401
@@ -105,6 +106,9 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.reports.api import blueprint as survey_reports_api
     from surveys.signals.api import blueprint as signal_rules_api
     from knowledge_base.api import blueprint as kb_api
+    from service.audit.api import blueprint as audit_api
+    from service.ops.metrics import blueprint as metrics
+    from service.privacy.api import blueprint as privacy_api
     from knowledge_base.help_views import blueprint as help_centre
 
     app.register_blueprint(build_api([auth_api, tickets_api, admin_api, mail_api,
@@ -112,7 +116,9 @@ def _register_blueprints(app: Flask) -> None:
                                       webhooks_api, mailboxes_admin_api,
                                       inbound_email_api, tasks_api, resolution_api,
                                       surveys_api, recovery_api, opportunities_api,
-                                      signal_rules_api, survey_reports_api, kb_api]))
+                                      signal_rules_api, survey_reports_api, kb_api,
+                                      audit_api, privacy_api]))
+    app.register_blueprint(metrics)
     app.register_blueprint(openapi)
     app.register_blueprint(health)
     app.register_blueprint(tickets_views)
@@ -146,11 +152,12 @@ def _console_blueprints() -> list:
     from surveys.signals.console import blueprint as signal_rules_console
     from knowledge_base.ticket_views import blueprint as kb_tickets
     from knowledge_base.console import blueprint as kb_console
+    from service.audit.console import blueprint as audit_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,
             resolution_console, opportunities_console, recovery_console, revisits_console,
-            surveys_admin, signal_rules_console, kb_console, kb_tickets]
+            surveys_admin, signal_rules_console, kb_console, kb_tickets, audit_console]
 
 
 def _register_cli(app: Flask) -> None:

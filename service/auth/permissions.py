@@ -59,6 +59,9 @@ class Permission(enum.StrEnum):
     ADMIN_MAIL = "admin.mail"  # inbound records, the outbound log (dev mailbox)
     ADMIN_MAILBOXES = "admin.mailboxes"  # mailboxes, their secrets and IMAP settings
     ADMIN_WEBHOOKS = "admin.webhooks"  # outbound webhooks, their secrets and deliveries
+    ADMIN_AUDIT = "admin.audit"  # read and search the audit log of staff actions
+    # A customer's data: export all of it, erase (anonymise) it on request.
+    ADMIN_PRIVACY = "admin.privacy"
 
 
 _ALL_STAFF = {Role.ADMIN, Role.LEAD, Role.AGENT, Role.DEPARTMENT, Role.SALES}
@@ -106,6 +109,8 @@ ROLE_PERMISSIONS: dict[Permission, set[Role]] = {
     Permission.ADMIN_MAIL: {Role.ADMIN},
     Permission.ADMIN_MAILBOXES: {Role.ADMIN},
     Permission.ADMIN_WEBHOOKS: {Role.ADMIN},
+    Permission.ADMIN_AUDIT: {Role.ADMIN},
+    Permission.ADMIN_PRIVACY: {Role.ADMIN},
 }
 
 

@@ -63,6 +63,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("admin_system.failed_jobs", _l("Failed jobs"), Permission.ADMIN_JOBS, "admin"),
     NavItem("admin_system.outbound_mail", _l("Outbound mail"), Permission.ADMIN_MAIL, "admin"),
     NavItem("admin_system.inbound_mail", _l("Inbound mail"), Permission.ADMIN_MAIL, "admin"),
+    NavItem("audit_console.index", _l("Audit log"), Permission.ADMIN_AUDIT, "admin"),
 )
 
 SECTIONS = (("work", _l("Tickets")), ("people", _l("Customers")),

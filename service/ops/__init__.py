@@ -1,0 +1,2 @@
+"""Operating Loopdesk: request ids and structured logs, Prometheus metrics, the `check`
+command."""

@@ -1,0 +1,1 @@
+"""A customer's data on request: export all of it, erase (anonymise) it."""
