@@ -42,6 +42,7 @@ def test_customer_submits_in_chinese_and_sees_the_ticket(live_server, page):
     page.click("text=中文")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.click("button[type=submit]")  # empty form: errors, nothing created
+    page.locator(".field-error").nth(2).wait_for()  # the answer page, fully loaded
     assert page.locator(".field-error").count() >= 3
     page.fill("#name", "王小明")
     page.fill("#email", "xiaoming@example.cn")
