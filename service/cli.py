@@ -266,3 +266,6 @@ def register_cli(app: Flask) -> None:
     from knowledge_base.cli import kb_cli
 
     app.cli.add_command(kb_cli)
+    from service.ops.checks import check_command
+
+    app.cli.add_command(check_command)

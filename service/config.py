@@ -86,7 +86,7 @@ def _console_settings() -> dict[str, Any]:
     """Console, sign-in and knowledge-base settings given in the environment (else DEFAULTS)."""
     settings: dict[str, Any] = {}
     for name in ("CONSOLE_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS", "PASSWORD_RESET_MINUTES",
-                 "KB_REVIEW_DAYS", "KB_ATTACHMENT_MAX_BYTES"):
+                 "KB_REVIEW_DAYS", "KB_ATTACHMENT_MAX_BYTES", "CHECK_TIMEOUT_SECONDS"):
         if os.environ.get(name):
             settings[name] = int(os.environ[name])
     for name in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_CLIENT", "KB_SUGGEST_RATE_LIMIT"):
@@ -151,6 +151,8 @@ DEFAULTS: dict[str, Any] = {
     "KB_REVIEW_DAYS": 180,
     "KB_SUGGEST_RATE_LIMIT": "120 per minute;2000 per hour",
     "KB_ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
+    # How long `flask check` waits for Redis and the SMTP server.
+    "CHECK_TIMEOUT_SECONDS": 5,
     # A confirmation link in a mail ("fixed" / "still a problem") is refused after this long.
     "CONFIRMATION_LINK_MAX_AGE_DAYS": 30,
     # Customer portal: a sign-in link works once within PORTAL_SIGN_IN_MINUTES; a portal
