@@ -153,11 +153,13 @@ def _console_blueprints() -> list:
     from knowledge_base.ticket_views import blueprint as kb_tickets
     from knowledge_base.console import blueprint as kb_console
     from service.audit.console import blueprint as audit_console
+    from service.privacy.console import blueprint as privacy_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,
             resolution_console, opportunities_console, recovery_console, revisits_console,
-            surveys_admin, signal_rules_console, kb_console, kb_tickets, audit_console]
+            surveys_admin, signal_rules_console, kb_console, kb_tickets, audit_console,
+            privacy_console]
 
 
 def _register_cli(app: Flask) -> None:

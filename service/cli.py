@@ -269,3 +269,6 @@ def register_cli(app: Flask) -> None:
     from service.ops.checks import check_command
 
     app.cli.add_command(check_command)
+    from service.privacy.cli import privacy_cli
+
+    app.cli.add_command(privacy_cli)
