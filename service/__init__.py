@@ -56,6 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     _register_blueprints(app)
+    from service.ops.install import install as install_operations
+
+    install_operations(app)  # request ids, structured logs, /metrics
     _register_cli(app)
     _register_listeners()
     return app
@@ -174,5 +177,6 @@ def _register_listeners() -> None:
     import tickets.tasks.listeners  # noqa: F401
     import surveys.listeners  # noqa: F401
     import knowledge_base.listeners  # noqa: F401
+    import service.audit.listeners  # noqa: F401
     import tickets.load  # noqa: F401
     import tickets.webhook_events  # noqa: F401

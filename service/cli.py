@@ -74,6 +74,10 @@ def create_token_command(email: str, name: str) -> None:
     if not user.is_active:
         raise click.ClickException(f"{email} is disabled")
     token = issue_token(user, name=name)
+    from service import audit
+
+    audit.record("api_token.create", object_type="api_token", object_id=user.tokens[-1].id,
+                 changes={"user_id": [None, user.id], "name": [None, name]})
     db.session.commit()
     click.echo(f"token for {user.email} ({user.role}); it is shown once, store it now:")
     click.echo(token)

@@ -70,6 +70,12 @@ def from_environment(root: Path) -> dict[str, Any]:
         "RATELIMIT_INBOUND": os.environ.get("RATELIMIT_INBOUND", "600 per minute"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # `json`: one JSON object per line with request id, user id and ticket (production).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        # /metrics answers callers from these networks, or with this bearer token.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS",
+                                                   "127.0.0.0/8,::1"),
         # Key for secrets we must read back (IMAP passwords, webhook signing secrets);
         # derived from SECRET_KEY when unset. Rotating it means re-entering those secrets.
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY") or None,

@@ -7,6 +7,8 @@ import secrets
 import click
 from flask.cli import with_appcontext
 
+from service import audit
+
 
 @click.group("partners")
 def partners_cli() -> None:
@@ -32,6 +34,8 @@ def create_partner_command(name: str, email: str | None) -> None:
     with _committed():
         user = create_user(email or _placeholder_email(name), "partner", None, name)
         token = issue_token(user, name=f"partner {name}")
+        audit.record("api_token.create", object_type="api_token", object_id=user.tokens[-1].id,
+                     changes={"user_id": [None, user.id], "name": [None, f"partner {name}"]})
     click.echo(f"created partner {user.name} {user.email} (id {user.id})")
     click.echo("its API token is shown once, store it now:")
     click.echo(token)

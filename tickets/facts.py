@@ -204,3 +204,11 @@ def ticket_summaries(ticket_ids: list[int], *,
         query = query.where(visible_to(visible_to_user))
     return {row.id: TicketSummary(row.id, format_number(row.id), row.subject, row.status.value)
             for row in db.session.execute(query)}
+
+
+def open_breached_ticket_count() -> int:
+    """Open tickets whose SLA is breached now (one COUNT on the sla_state index)."""
+    from tickets.models import SlaState
+
+    return db.session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.sla_state == SlaState.BREACHED, Ticket.status.in_(OPEN_STATUSES))) or 0

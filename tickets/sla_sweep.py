@@ -99,7 +99,8 @@ def _handle_batch(tickets: list, now: datetime, stats: SweepStats) -> set[int]:
                 for user_id in {lead_id, ticket.assignee_id} - {None}:
                     notices.append(_notice(user_id, "sla_breached", ticket, target, due_at,
                                            now))
-                events.sla_breached.send(ticket.id, target=target.value)
+                events.sla_breached.send(ticket.id, target=target.value,
+                                         priority=ticket.priority.value)
             elif warned_at is None and warn_at is not None and now >= warn_at:
                 _mark(ticket, target, breached=None, warned=now)
                 stats.warnings += 1

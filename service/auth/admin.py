@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from service import jobs
+from service import audit, jobs
 from service.auth.models import ApiToken, Availability, Role, User
 from service.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, create_user
 from service.auth.sessions import end_all_sessions
@@ -214,6 +214,9 @@ def disable_access(user: User) -> UserChange:
                                 .where(ApiToken.user_id == user.id,
                                        ApiToken.revoked_at.is_(None))
                                 .values(revoked_at=utcnow())).rowcount or 0
+    if tokens:  # a bulk UPDATE: the audit log's automatic capture does not see it
+        audit.record("api_token.revoke_all", object_type="user", object_id=user.id,
+                     changes={"tokens_revoked": [None, tokens]})
     led = list(db.session.scalars(select(Team.name).where(Team.lead_id == user.id)
                                   .order_by(Team.name)))
     return UserChange(disabled=True, sessions_ended=sessions, tokens_revoked=tokens,

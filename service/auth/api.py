@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app
 
+from service import audit
 from service.api import doc, json_body
 from service.auth.services import authenticate, issue_token
 from service.errors import Unauthorized
@@ -24,8 +25,13 @@ def create_token():
     data = json_body(_request)
     user = authenticate(data["email"], data["password"])
     if user is None:
+        db.session.rollback()
+        audit.record_sign_in_failure(data["email"])
+        db.session.commit()
         raise Unauthorized("Wrong email or password.")
     token = issue_token(user, name="password login", ttl=TOKEN_TTL)
     expires_at = user.tokens[-1].expires_at if user.tokens else None
+    audit.record("api_token.create", object_type="api_token", object_id=user.tokens[-1].id,
+                 changes={"name": [None, "password login"]}, actor=user)
     db.session.commit()
     return _out.dump({"token": token, "expires_at": expires_at}), 201

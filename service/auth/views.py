@@ -14,6 +14,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from service import audit
 from service.auth import passwords, prefs, services, sessions
 from service.auth.cookies import cookie_secure
 from service.auth.forms import (ChangePasswordForm, ForgotPasswordForm, LanguageForm,
@@ -128,6 +129,8 @@ def login():
     if user is None or not can(user, Permission.CONSOLE):  # partners: API only
         g.auth_failed = True
         db.session.rollback()
+        audit.record_sign_in_failure(form.email.data)
+        db.session.commit()
         form.form_errors.append(_("The email address or password is not right, or this "
                                   "account may not sign in here."))
         return _login_page(form), 401
@@ -201,6 +204,7 @@ def reset_password(token: str):
                                user=user), status
     try:
         passwords.reset_password(user, form.new_password.data)
+        audit.record("auth.password_reset", object_type="user", object_id=user.id, actor=user)
     except InvalidInput as error:
         db.session.rollback()
         _show_errors(form, error)
