@@ -92,7 +92,8 @@ class _DropWerkzeugRequestLines(logging.Filter):
     """werkzeug's per-request line duplicates our access line (and shows query strings)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.msg != _WERKZEUG_REQUEST_LINE
+        # werkzeug prefixes it with the address and time: '1.2.3.4 - - [date] "%s" %s %s'.
+        return not str(record.msg).rstrip().endswith(_WERKZEUG_REQUEST_LINE)
 
 
 def log_access(status: int) -> None:

@@ -143,6 +143,11 @@ def test_the_access_line_follows_the_log_level(client, json_lines):
 def test_werkzeug_request_lines_are_dropped_other_werkzeug_lines_kept(json_lines):
     werkzeug = logging.getLogger("werkzeug")
     werkzeug.info('"%s" %s %s', "GET /s/x?email=a@b.cn HTTP/1.1", "200", "-")
+    # As werkzeug's development server really writes it (werkzeug.serving log_request).
+    from werkzeug._internal import _log
+
+    _log("info", '127.0.0.1 - - [07/Dec/2026 10:33:21] "%s" %s %s\n',
+         "GET /help/search?q=x&email=a@b.cn HTTP/1.1", "200", "-")
     werkzeug.warning("Running on %s", "http://127.0.0.1:5000")
     assert [line["message"] for line in json_lines("werkzeug")] == [
         "Running on http://127.0.0.1:5000"]
