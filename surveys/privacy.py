@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from service.extensions import db
-from service.privacy.registry import personal_strings, register, scrub
+from service.privacy.registry import personal_strings, register, scrub_columns
 from surveys.models import (EvidenceKind, Invitation, Opportunity, OpportunityEvidence,
                             RecoveryFollowUp, Revisit, SurveyOptOut, SurveyResponse)
 
@@ -94,30 +94,13 @@ def erase_contact(contact_id: int, token: str) -> dict[str, int]:
                 & OpportunityEvidence.ref_id.in_(responses)),
             OpportunityEvidence.excerpt.is_not(None))
             .values(excerpt=None)),
-        "opportunities": _scrub_rows(Opportunity, ("reason", "lost_reason"),
-                                     Opportunity.contact_id == contact_id, needles),
-        "revisits": _scrub_rows(Revisit, ("notes",), Revisit.contact_id == contact_id,
-                                needles),
+        "opportunities": scrub_columns(Opportunity, ("reason", "lost_reason"),
+                                       Opportunity.contact_id == contact_id, needles),
+        "revisits": scrub_columns(Revisit, ("notes",), Revisit.contact_id == contact_id,
+                                  needles),
         "survey_opt_out": _opt_out(contact_id),
     }
     return counts
-
-
-def _scrub_rows(model: Any, fields: tuple[str, ...], condition: Any,
-                needles: list[str]) -> int:
-    """Remove the contact's name, email and phone from staff-written text of some rows."""
-    if not needles:
-        return 0
-    rows = db.session.execute(select(model.id, *(getattr(model, name) for name in fields))
-                              .where(condition)).all()
-    changes = []
-    for row in rows:
-        cleaned = {name: scrub(getattr(row, name), needles) for name in fields}
-        if any(cleaned[name] != getattr(row, name) for name in fields):
-            changes.append({"id": row.id, **cleaned})
-    if changes:
-        db.session.execute(update(model), changes)
-    return len(changes)
 
 
 def _opt_out(contact_id: int) -> int:

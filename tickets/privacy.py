@@ -16,7 +16,8 @@ from sqlalchemy import String, delete, exists, func, or_, select, update
 from service.db_types import utcnow
 from service.extensions import db
 from service.notify.models import Notification
-from service.privacy.registry import ERASED, needles_of, personal_strings, register, scrub
+from service.privacy.registry import (ERASED, needles_of, personal_strings, register, scrub,
+                                      scrub_columns)
 from tickets.channels.chat.models import ChatMessageKey, ChatSession
 from tickets.channels.email.models import InboundEmail
 from tickets.channels.phone.models import CallLog
@@ -249,20 +250,9 @@ def _scrub_events(tickets, needles: list[str]) -> int:
 
 def _scrub_resolutions(tickets, needles: list[str]) -> int:
     """Remove the contact's name, email and phone from what staff wrote about the fix."""
-    if not needles:
-        return 0
-    fields = ("summary", "root_cause", "verification_result", "evidence_note")
-    rows = db.session.execute(select(Resolution.id, *(getattr(Resolution, name)
-                                                      for name in fields))
-                              .where(Resolution.ticket_id.in_(tickets))).all()
-    changes = []
-    for row in rows:
-        cleaned = {name: scrub(getattr(row, name), needles) for name in fields}
-        if any(cleaned[name] != getattr(row, name) for name in fields):
-            changes.append({"id": row.id, **cleaned})
-    if changes:
-        db.session.execute(update(Resolution), changes)
-    return len(changes)
+    return scrub_columns(Resolution, ("summary", "root_cause", "verification_result",
+                                      "evidence_note"), Resolution.ticket_id.in_(tickets),
+                         needles)
 
 
 def _scrub_notifications(contact_id: int, needles: list[str]) -> int:

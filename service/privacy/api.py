@@ -1,14 +1,13 @@
 """JSON API of customer export and erasure (admins: ADMIN_PRIVACY)."""
 from __future__ import annotations
 
-import json
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import current_user, doc, json_body
 from service.auth.permissions import Permission, require
-from service.extensions import db
+from service.privacy.download import customer_file
 from service.privacy import erase, export
 
 blueprint = Blueprint("privacy_api", __name__)
@@ -53,13 +52,7 @@ _erasure_in = ErasureIn()
      responses={200: CustomerExportOut})
 def export_customer(contact_id: int):
     require(current_user(), Permission.ADMIN_PRIVACY)
-    document = export.export_customer(contact_id)
-    db.session.commit()  # the audit entry
-    body = json.dumps(document, ensure_ascii=False, indent=2,
-                      default=current_app.json.default)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="customer-{contact_id}.json"',
-        "Cache-Control": "no-store"})
+    return customer_file(contact_id)
 
 
 @blueprint.post("/admin/customers/<id:contact_id>/erase")

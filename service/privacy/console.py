@@ -4,9 +4,8 @@ Importing this module also adds the "Personal data" panel to the contact page.
 """
 from __future__ import annotations
 
-import json
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template,
+from flask import (Blueprint, flash, redirect, render_template,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +19,7 @@ from service.console.form_errors import show_domain_error
 from service.directory.models import Contact
 from service.errors import DomainError
 from service.extensions import db
+from service.privacy.download import customer_file
 from service.privacy import erase, export
 from service.privacy import panel  # noqa: F401  (registers the contact page's panel)
 from service.privacy.registry import is_erased_email
@@ -51,13 +51,7 @@ class EraseForm(FlaskForm):
 @staff_required(Permission.ADMIN_PRIVACY)
 def export_customer(contact_id: int):
     """Download everything held about the customer as a JSON file."""
-    document = export.export_customer(contact_id)
-    db.session.commit()  # the audit entry
-    body = json.dumps(document, ensure_ascii=False, indent=2,
-                      default=current_app.json.default)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="customer-{contact_id}.json"',
-        "Cache-Control": "no-store"})
+    return customer_file(contact_id)
 
 
 def _page(contact: Contact, form: EraseForm, status: int = 200):

@@ -141,3 +141,25 @@ def audit(action: str, contact_id: int, changes: dict[str, Any]) -> bool:
         return False
     record(action, object_type="contact", object_id=contact_id, changes=changes)
     return True
+
+
+def scrub_columns(model: Any, fields: tuple[str, ...], condition: Any,
+                  needles: list[str]) -> int:
+    """Remove the needles (a contact's name, email, phone) from text columns of the rows
+    matching `condition`, in one bulk UPDATE; the number of rows changed."""
+    from sqlalchemy import select, update
+
+    from service.extensions import db
+
+    if not needles:
+        return 0
+    rows = db.session.execute(select(model.id, *(getattr(model, name) for name in fields))
+                              .where(condition)).all()
+    changes = []
+    for row in rows:
+        cleaned = {name: scrub(getattr(row, name), needles) for name in fields}
+        if any(cleaned[name] != getattr(row, name) for name in fields):
+            changes.append({"id": row.id, **cleaned})
+    if changes:
+        db.session.execute(update(model), changes)
+    return len(changes)
