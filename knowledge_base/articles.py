@@ -31,14 +31,14 @@ from knowledge_base.article_rules import (FIELDS, LANGUAGES, MAX_BODY, MAX_NOTE,
                                           enum_value)
 from knowledge_base.categories import descendant_ids
 from knowledge_base.models import (Article, ArticleKind, ArticleProduct, ArticleStatus,
-                                   ArticleVersion, Audience, Category)
+                                   Audience, Category)
 from knowledge_base.versions import (RESTORED_FIELDS, DiffLine, DiffSection, get_version,
                                      snapshot, version_diff, versions, write_version)
 
 __all__ = [
     "FIELDS", "DiffLine", "DiffSection", "create_article", "update_article", "set_status",
     "restore_version", "versions", "version_diff", "translations", "list_articles",
-    "review_queue", "business_today", "latest_version", "TRANSITIONS", "LANGUAGES",
+    "review_queue", "business_today", "TRANSITIONS", "LANGUAGES",
     "MAX_TITLE", "MAX_SUMMARY", "MAX_SECTION", "MAX_BODY", "MAX_TAGS", "MAX_TAG",
     "MAX_PRODUCTS", "MAX_PRODUCT", "MAX_NOTE", "MAX_PAGE",
 ]
@@ -304,8 +304,3 @@ def review_queue() -> list[Article]:
         select(Article).where(Article.status == ArticleStatus.IN_REVIEW)
         .options(selectinload(Article.products))
         .order_by(Article.updated_at, Article.id)))
-
-
-def latest_version(article: Article) -> ArticleVersion:
-    """The article's current version row."""
-    return get_version(article, article.version)

@@ -17,6 +17,7 @@ from service.extensions import db
 from knowledge_base import scrub
 from knowledge_base.models import (Article, ArticleKind, ArticleStatus, ArticleTicket, Audience,
                                    TicketLinkKind)
+from knowledge_base.searches import search_language
 from tickets import facts, timeline
 from tickets.models import format_number
 from tickets.services import get_ticket
@@ -27,7 +28,6 @@ TITLE_MAX = 200
 PRODUCT_MAX = 100
 DRAFTABLE_STATUSES = ("resolved", "closed")
 EVENT_DRAFTED = "kb_article_drafted"
-
 
 
 class DraftExists(Conflict):
@@ -85,7 +85,7 @@ def draft_from_ticket(user: User, ticket_id: int) -> Article:
 
     first = facts.first_message_facts(ticket_id)
     resolution = facts.resolution_facts(ticket_id)
-    language = "zh" if (ticket.language or "").lower().startswith("zh") else "en"
+    language = search_language(ticket.language) or "en"
     data = {
         "kind": ArticleKind.ROOT_CAUSE,
         "title": clean(ticket.subject, TITLE_MAX) or _("Draft from a resolved ticket"),
@@ -109,8 +109,6 @@ def draft_from_ticket(user: User, ticket_id: int) -> Article:
     number = format_number(ticket_id)
     article = articles.create_article(user, data, source_ticket_id=ticket_id,
                                       note=f"Drafted from {number}")
-    if article.source_ticket_id is None:
-        article.source_ticket_id = ticket_id
     db.session.add(ArticleTicket(article_id=article.id, ticket_id=ticket_id,
                                  kind=TicketLinkKind.SOURCE, user_id=user.id))
     timeline.record(ticket_id, EVENT_DRAFTED, actor=user, article_id=article.id,

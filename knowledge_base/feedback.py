@@ -11,9 +11,9 @@ from knowledge_base import access
 from knowledge_base.models import Article, ArticleFeedback
 from knowledge_base.searches import search_language
 from service.db_types import utcnow
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.extensions import db
-from service.validation import is_id, strip_controls
+from service.validation import strip_controls
 
 COMMENT_MAX = 2000
 _VISITOR_KEY = re.compile(r"[0-9a-f]{64}")
@@ -39,9 +39,7 @@ def vote(article_id: int, visitor_key: str, helpful: bool, *, comment: str | Non
         errors["comment"] = [_("At most %(limit)d characters.", limit=COMMENT_MAX)]
     if errors:
         raise InvalidInput(_("Some fields need attention."), errors=errors)
-    if not is_id(article_id):
-        raise NotFound(_("No such article."))
-    access.visible_article(None, article_id)  # published and public, or NotFound
+    access.visible_article(None, article_id)  # published and public (a valid id), or NotFound
     language = search_language(language)
     existing = current_vote(article_id, visitor_key, lock=True)
     if existing is None:

@@ -15,16 +15,11 @@ from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectF
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
 
-from knowledge_base.models import (KIND_SECTIONS, ArticleKind, ArticleStatus, Audience,
+from knowledge_base.models import (KIND_SECTIONS, ArticleKind, Audience,
                                    KnownIssueStatus)
+from knowledge_base.labels import KNOWN_ISSUE_LABELS
 from service.console.form_values import as_id, clean
 
-KIND_LABELS = {
-    ArticleKind.HOWTO: _l("How-to"),
-    ArticleKind.TROUBLESHOOTING: _l("Troubleshooting"),
-    ArticleKind.KNOWN_ISSUE: _l("Known issue"),
-    ArticleKind.ROOT_CAUSE: _l("Root cause"),
-}
 KIND_HINTS = {
     ArticleKind.HOWTO: _l("Steps to get something done."),
     ArticleKind.TROUBLESHOOTING: _l("Symptoms, their cause and the steps that fix them."),
@@ -33,20 +28,9 @@ KIND_HINTS = {
     ArticleKind.ROOT_CAUSE: _l("The problem behind many tickets: root cause, fix and "
                                "prevention."),
 }
-STATUS_LABELS = {
-    ArticleStatus.DRAFT: _l("Draft"),
-    ArticleStatus.IN_REVIEW: _l("In review"),
-    ArticleStatus.PUBLISHED: _l("Published"),
-    ArticleStatus.ARCHIVED: _l("Archived"),
-}
+# The form says where each audience reads the article.
 AUDIENCE_LABELS = {Audience.PUBLIC: _l("Public (help centre)"),
                    Audience.INTERNAL: _l("Internal (staff only)")}
-KNOWN_ISSUE_LABELS = {
-    KnownIssueStatus.INVESTIGATING: _l("Investigating"),
-    KnownIssueStatus.IDENTIFIED: _l("Identified"),
-    KnownIssueStatus.WORKAROUND: _l("Workaround available"),
-    KnownIssueStatus.FIXED: _l("Fixed"),
-}
 LANGUAGE_LABELS = {"zh": _l("Chinese"), "en": _l("English")}
 # Every section name of every kind, each a Markdown textarea on the article form.
 ALL_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(
@@ -67,7 +51,12 @@ def _choices(labels: dict[Any, Any]) -> list[SelectChoice]:
 def _optional_id(value: Any) -> Any:
     if value in (None, ""):
         return None
-    return as_id(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    # Text that is no id stays as sent: the field's validator or the service refuses it,
+    # never silently dropped (a tampered translation_of must not make a lone article).
+    number = as_id(value)
+    return value if number is None else number
 
 
 def _id_or_blank(_form: FlaskForm, field: Any) -> None:

@@ -8,21 +8,10 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from knowledge_base.deflections import QUERY_MAX as DEFLECTION_QUERY_MAX
 from knowledge_base.feedback import COMMENT_MAX
-from knowledge_base.models import ArticleKind, DeflectionSource, KnownIssueStatus
+from knowledge_base.models import ArticleKind, DeflectionSource
+from knowledge_base.labels import KIND_LABELS
 from knowledge_base.searches import QUERY_MAX as SEARCH_QUERY_MAX
 
-KIND_LABELS = {
-    ArticleKind.HOWTO: _l("How-to"),
-    ArticleKind.TROUBLESHOOTING: _l("Troubleshooting"),
-    ArticleKind.KNOWN_ISSUE: _l("Known issue"),
-    ArticleKind.ROOT_CAUSE: _l("Root cause"),
-}
-ISSUE_STATUS_LABELS = {
-    KnownIssueStatus.INVESTIGATING: _l("Investigating"),
-    KnownIssueStatus.IDENTIFIED: _l("Cause identified"),
-    KnownIssueStatus.WORKAROUND: _l("Workaround available"),
-    KnownIssueStatus.FIXED: _l("Fixed"),
-}
 # Where a "this solved my problem" may come from: the request forms' suggestions, or the
 # help centre itself.
 FORM_SOURCES = (DeflectionSource.WEB_FORM.value, DeflectionSource.PORTAL.value)

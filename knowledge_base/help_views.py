@@ -16,11 +16,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
-from knowledge_base import access, attachments, feedback, markdown, search, stats, visitors
+from knowledge_base import (access, articles, attachments, feedback, markdown, search, stats,
+                            visitors)
 from knowledge_base.deflections import QUERY_MAX as DEFLECTION_QUERY_MAX
 from knowledge_base.deflections import record_deflection
-from knowledge_base.help_forms import (FORM_SOURCES, ISSUE_STATUS_LABELS, KIND_LABELS,
-                                       DeflectionForm, FeedbackForm, HelpSearchForm)
+from knowledge_base.help_forms import (FORM_SOURCES, DeflectionForm, FeedbackForm,
+                                       HelpSearchForm)
+from knowledge_base.labels import KIND_LABELS
+from knowledge_base.labels import KNOWN_ISSUE_LABELS as ISSUE_STATUS_LABELS
 from knowledge_base.models import (Article, ArticleKind, ArticleStatus, Audience, Category,
                                    DeflectionSource, SearchSource)
 from knowledge_base.searches import record_search
@@ -73,8 +76,12 @@ def _page_helpers() -> dict:
         # page switches on the start page instead.
         if request.method != "GET" or not (request.endpoint or "").startswith("help_centre."):
             return url_for("help_centre.home", lang=code)
-        args = {**request.args.to_dict(), "lang": code}
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        view_args = request.view_args or {}
+        # Only plain query parameters: a name url_for itself takes ("endpoint", "_scheme"…)
+        # or one of the path's would break the link (a TypeError, a 500).
+        args = {name: value for name, value in request.args.items()
+                if name not in view_args and name != "endpoint" and not name.startswith("_")}
+        return url_for(request.endpoint, **view_args, **{**args, "lang": code})
 
     return {"lang_url": lang_url, "content_language": _language(),
             "kind_label": lambda kind: KIND_LABELS.get(kind, kind),
@@ -269,11 +276,7 @@ def _request_url(source: str | None, subject: str | None) -> str:
 
 def _translations(found: Article) -> list[Article]:
     """The article's published public translations."""
-    if found.translation_group_id is None:
-        return []
-    return list(db.session.scalars(_public().where(
-        Article.translation_group_id == found.translation_group_id, Article.id != found.id)
-        .order_by(Article.language)))
+    return [other for other in articles.translations(found) if access.may_see(None, other)]
 
 
 def _related(found: Article) -> list[Article]:
@@ -342,4 +345,5 @@ def _category_options(categories: list[Category]) -> list[tuple[int, str]]:
 
 def _page_number(raw: str | None) -> int:
     """?page=N (1–999); anything else is the first page."""
-    return int(raw) if raw and raw.isdigit() and 0 < len(raw) <= 3 and int(raw) > 0 else 1
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 3 \
+        and int(raw) > 0 else 1

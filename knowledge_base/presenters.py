@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from knowledge_base import access, markdown
 from knowledge_base.categories import category_tree
 from knowledge_base import articles as article_service
-from knowledge_base.models import Article, ArticleStatus, ArticleVersion, Audience, Category
+from knowledge_base.models import Article, ArticleVersion, Category
 from service.auth.models import User
 from service.extensions import db
 from tickets.models import format_number
@@ -18,9 +18,15 @@ from tickets.models import format_number
 
 def help_url(article: Article) -> str | None:
     """The absolute help-centre address of a published public article, else None."""
-    if article.status != ArticleStatus.PUBLISHED or article.audience != Audience.PUBLIC:
+    if not access.may_see(None, article):
         return None
-    return f"{current_app.config['BASE_URL']}/help/articles/{article.id}"
+    return article_address(article.id)
+
+
+def article_address(article_id: int) -> str:
+    """The help-centre page of an article as an absolute URL (mails, replies, the API)."""
+    path = current_app.url_map.bind("").build("help_centre.article", {"article_id": article_id})
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def articles_by_id(article_ids: list[int]) -> dict[int, Article]:

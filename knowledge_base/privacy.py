@@ -7,27 +7,14 @@ stay counted.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from knowledge_base.models import ArticleFeedback, Deflection
+from knowledge_base.visitors import contact_visitor_key
 from service.extensions import db
-from service.privacy.registry import register
-
-
-def contact_visitor_key(contact_id: int) -> str:
-    """The visitor key a portal contact's votes are stored under (as visitors.visitor_key)."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    message = f"kb-contact:{contact_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+from service.privacy.registry import changed_rows, iso, register
 
 
 def export_contact(contact_id: int) -> dict[str, Any]:
@@ -36,30 +23,25 @@ def export_contact(contact_id: int) -> dict[str, Any]:
     return {
         "article_feedback": [
             {"article_id": row.article_id, "helpful": row.helpful, "comment": row.comment,
-             "language": row.language, "created_at": _iso(row.created_at),
-             "updated_at": _iso(row.updated_at)}
+             "language": row.language, "created_at": iso(row.created_at),
+             "updated_at": iso(row.updated_at)}
             for row in db.session.scalars(select(ArticleFeedback).where(
                 ArticleFeedback.visitor_key == key).order_by(ArticleFeedback.id))],
         "deflections": [
             {"article_id": row.article_id, "source": row.source.value, "query": row.query,
-             "language": row.language, "created_at": _iso(row.created_at)}
+             "language": row.language, "created_at": iso(row.created_at)}
             for row in db.session.scalars(select(Deflection).where(
                 Deflection.contact_id == contact_id).order_by(Deflection.id))],
     }
 
 
-def _changed(statement) -> int:
-    return db.session.execute(statement, execution_options={"synchronize_session": False}
-                              ).rowcount or 0
-
-
 def erase_contact(contact_id: int, token: str) -> dict[str, int]:
     """Blank the contact's feedback comments and deflection queries; counts stay."""
     return {
-        "article_feedback": _changed(update(ArticleFeedback).where(
+        "article_feedback": changed_rows(update(ArticleFeedback).where(
             ArticleFeedback.visitor_key == contact_visitor_key(contact_id),
             ArticleFeedback.comment.is_not(None)).values(comment=None)),
-        "deflections": _changed(update(Deflection).where(
+        "deflections": changed_rows(update(Deflection).where(
             Deflection.contact_id == contact_id,
             Deflection.query != "").values(query="")),
     }

@@ -11,13 +11,18 @@ from knowledge_base.models import (ArticleKind, ArticleStatus, Audience, Deflect
                                    KnownIssueStatus)
 from knowledge_base.articles import (MAX_BODY, MAX_NOTE, MAX_PRODUCT, MAX_PRODUCTS,
                                      MAX_SECTION, MAX_SUMMARY, MAX_TAG, MAX_TAGS, MAX_TITLE)
+from knowledge_base.deflections import QUERY_MAX as DEFLECTION_QUERY_MAX
+from knowledge_base.searches import QUERY_MAX as MAX_QUERY
 from service.schemas import QuerySchema, StrictSchema
 from service.validation import MAX_ID, strip_controls
 
 _ID = validate.Range(min=1, max=MAX_ID)
 _LANGUAGE = validate.OneOf(["zh", "en"])
 _SLUG = re.compile(r"^[a-z0-9-]{1,80}$")
-MAX_QUERY = 200
+_DIGITS = re.compile(r"[0-9]+")
+# Stats periods: a moment outside these is a typo, and near datetime's ends arithmetic overflows.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class KbCategoryRef(fields.Field):
@@ -25,7 +30,7 @@ class KbCategoryRef(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs) -> int | str:
         text = str(value).strip().lower()
-        if text.isdigit():
+        if _DIGITS.fullmatch(text):  # ASCII only: str.isdigit() also passes "²", int() not
             number = int(text)
             if 1 <= number <= MAX_ID:
                 return number
@@ -35,17 +40,25 @@ class KbCategoryRef(fields.Field):
 
 
 class KbUtcMoment(fields.Field):
-    """An ISO 8601 date ("2026-01-31", midnight UTC) or date-time (naive means UTC)."""
+    """An ISO 8601 date ("2026-01-31", midnight UTC) or date-time (naive means UTC), 1970–9000."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         text = str(value).strip()
         try:
             if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-            moment = datetime.fromisoformat(text)
+                moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            else:
+                moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValidationError(_("Not an ISO 8601 date or date-time.")) from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        try:
+            moment = (moment.replace(tzinfo=UTC) if moment.tzinfo is None
+                      else moment.astimezone(UTC))
+        except OverflowError:
+            moment = None
+        if moment is None or not _EARLIEST <= moment <= _LATEST:
+            raise ValidationError(_("Not a valid time."))
+        return moment
 
 
 # ---- queries ----
@@ -146,7 +159,7 @@ class ArticlePatch(_ArticleBody.from_dict(_article_fields(required=False),
 class KbDeflectionIn(StrictSchema):
     article_id = fields.Integer(required=True, strict=True, validate=_ID)
     source = fields.Enum(DeflectionSource, by_value=True, required=True)
-    query = fields.String(load_default="", validate=validate.Length(max=300))
+    query = fields.String(load_default="", validate=validate.Length(max=DEFLECTION_QUERY_MAX))
 
 
 # ---- output ----
@@ -209,12 +222,10 @@ class ArticleOut(Schema):
                                   metadata={"description": "staff only"})
 
 
-class ArticleItemOut(Schema):
-    """An article in a list; `score` and the highlighted HTML only for a search (`q`)."""
+class _ArticleFacetsOut(Schema):
+    """What a list item and a version snapshot both tell about an article."""
 
-    id = fields.Integer()
     kind = fields.String()
-    title = fields.String()
     summary = fields.String()
     known_issue_status = fields.String(allow_none=True)
     category_id = fields.Integer(allow_none=True)
@@ -222,6 +233,13 @@ class ArticleItemOut(Schema):
     products = fields.List(fields.String())
     language = fields.String()
     audience = fields.String()
+
+
+class ArticleItemOut(_ArticleFacetsOut):
+    """An article in a list; `score` and the highlighted HTML only for a search (`q`)."""
+
+    id = fields.Integer()
+    title = fields.String()
     status = fields.String()
     version = fields.Integer()
     url = fields.String(allow_none=True)
@@ -295,17 +313,9 @@ class KbDiffSectionOut(Schema):
     lines = fields.List(fields.Nested(KbDiffLineOut))
 
 
-class KbVersionDetailOut(KbVersionOut):
-    kind = fields.String()
-    summary = fields.String()
+class KbVersionDetailOut(KbVersionOut, _ArticleFacetsOut):
     body = fields.String()
     sections = fields.Dict(keys=fields.String(), values=fields.String())
-    known_issue_status = fields.String(allow_none=True)
-    category_id = fields.Integer(allow_none=True)
-    tags = fields.List(fields.String())
-    products = fields.List(fields.String())
-    language = fields.String()
-    audience = fields.String()
     diff = fields.List(fields.Nested(KbDiffSectionOut),
                        metadata={"description": "against the previous version"})
 
@@ -331,24 +341,25 @@ class KbReviewDueOut(Schema):
     owner_name = fields.String(allow_none=True)
 
 
-class KbTopArticleOut(Schema):
-    article_id = fields.Integer()
-    title = fields.String()
+class _KbCountsOut(Schema):
+    """The counters of one article and of the whole knowledge base over a period."""
+
     views = fields.Integer()
     helpful_yes = fields.Integer()
     helpful_no = fields.Integer()
     deflections = fields.Integer()
+
+
+class KbTopArticleOut(_KbCountsOut):
+    article_id = fields.Integer()
+    title = fields.String()
     used = fields.Integer()
 
 
-class KbStatsOut(Schema):
+class KbStatsOut(_KbCountsOut):
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
-    views = fields.Integer()
-    helpful_yes = fields.Integer()
-    helpful_no = fields.Integer()
     helpful_rate = fields.Float(allow_none=True)
-    deflections = fields.Integer()
     deflections_by_source = fields.Dict(keys=fields.String(), values=fields.Integer())
     articles_used = fields.Integer()
     tickets_with_article = fields.Integer()

@@ -31,7 +31,6 @@ EVENT_LINKED = "kb_article_linked"
 EVENT_UNLINKED = "kb_article_unlinked"
 
 
-
 @dataclass(frozen=True)
 class LinkedTicket:
     ticket_id: int

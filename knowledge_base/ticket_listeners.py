@@ -17,14 +17,14 @@ from sqlalchemy import update
 from service import events, jobs
 from service.db_types import utcnow
 from service.extensions import db
-from knowledge_base.models import ArticleTicket, SearchSource, TicketLinkKind
+from knowledge_base.models import ArticleTicket, SearchSource
+from knowledge_base.stats import SERVING_KINDS
 from tickets import facts
 
 log = logging.getLogger(__name__)
 
 # Ticket channels whose subject is a customer's own question, and how the search is kept.
 SEARCH_SOURCES = {"web": SearchSource.WEB_FORM, "portal": SearchSource.PORTAL}
-SERVING_KINDS = (TicketLinkKind.USED, TicketLinkKind.LINKED)
 
 
 def mark_resolved(ticket_id: int) -> int:

@@ -21,10 +21,14 @@ from service.auth.models import User
 from service.auth.permissions import Permission, can
 from service.errors import NotFound
 from service.extensions import db
-from service.validation import is_id, strip_controls
+from service.console.form_values import as_id
+from service.validation import strip_controls
 from knowledge_base import access, drafting, ticket_links
+from knowledge_base.labels import AUDIENCE_LABELS, KIND_LABELS, STATUS_LABELS
+from knowledge_base.presenters import article_address
 from knowledge_base.models import (KIND_SECTIONS, Article, ArticleKind, ArticleStatus, Audience,
                                    TicketLinkKind)
+from knowledge_base.searches import search_language
 from tickets import facts
 from tickets.models import Ticket, TicketEvent
 from tickets.ticket_page import (EventNames, ReplyDraft, register_event_sentence, register_panel,
@@ -37,27 +41,15 @@ QUERY_MAX = 200
 # The part of the first message that goes into the suggestion query (its opening says most).
 MESSAGE_CHARS = 300
 REPLY_MAX = 20000
-DRAFTABLE = ("resolved", "closed")
 
-KIND_LABELS = {ArticleKind.HOWTO: _l("How-to"), ArticleKind.TROUBLESHOOTING: _l("Troubleshooting"),
-               ArticleKind.KNOWN_ISSUE: _l("Known issue"),
-               ArticleKind.ROOT_CAUSE: _l("Root-cause analysis")}
-AUDIENCE_LABELS = {Audience.PUBLIC: _l("Public"), Audience.INTERNAL: _l("Internal")}
 LINK_LABELS = {TicketLinkKind.USED: _l("Used in a reply"),
                TicketLinkKind.LINKED: _l("Linked as a case"),
                TicketLinkKind.SOURCE: _l("Drafted from this ticket")}
-STATUS_LABELS = {ArticleStatus.DRAFT: _l("Draft"), ArticleStatus.IN_REVIEW: _l("In review"),
-                 ArticleStatus.PUBLISHED: _l("Published"), ArticleStatus.ARCHIVED: _l("Archived")}
 
 
-def console_url(endpoint: str, article_id: int) -> str | None:
-    """The console URL of an article page, or None while that page does not exist."""
-    if endpoint not in current_app.view_functions:
-        return None
-    for rule in current_app.url_map.iter_rules(endpoint):
-        if len(rule.arguments) == 1:
-            return url_for(endpoint, **{next(iter(rule.arguments)): article_id})
-    return None
+def console_url(endpoint: str, article_id: int) -> str:
+    """The URL of an article's console page (`kb_console.show`, `kb_console.edit`)."""
+    return url_for(endpoint, article_id=article_id)
 
 
 def _item(article: Article, links: set[TicketLinkKind]) -> dict[str, Any]:
@@ -89,11 +81,6 @@ def _suggestion_texts(ticket: Ticket) -> list[str]:
     return [text for index, text in enumerate(texts) if text and text not in texts[:index]]
 
 
-def _language(ticket: Ticket) -> str | None:
-    value = (ticket.language or "").lower()
-    return "zh" if value.startswith("zh") else "en" if value.startswith("en") else None
-
-
 def _found_ids(ticket: Ticket, query: str, exclude: set[int]) -> list[int]:
     """Article ids for the panel: the search's results, else suggestions for the ticket."""
     from knowledge_base import search
@@ -103,7 +90,7 @@ def _found_ids(ticket: Ticket, query: str, exclude: set[int]) -> list[int]:
                                                   limit=SEARCH_RESULTS))
         return [hit.article_id for hit in result.hits]
     wanted = SUGGESTIONS + len(exclude)
-    language = _language(ticket)
+    language = search_language(ticket.language)
     # Its language first, then any language (too few otherwise).
     languages = [language, None] if language is not None else [None]
     hits: list = []
@@ -137,7 +124,7 @@ def panel_context(user: User, ticket: Ticket) -> dict[str, Any] | None:
         select(Article).where(Article.id.in_(ids), Article.status == ArticleStatus.PUBLISHED))
     } if ids else {}
     may_write = can(user, Permission.KB_WRITE)
-    draftable = may_write and ticket.status.value in DRAFTABLE
+    draftable = may_write and ticket.status.value in drafting.DRAFTABLE_STATUSES
     draft_id = drafting.existing_draft(ticket.id) if draftable else None
     return {
         "articles": [_item(article, links) for article, links in on_ticket.values()],
@@ -154,9 +141,9 @@ def panel_context(user: User, ticket: Ticket) -> dict[str, Any] | None:
 # ---- the reply box ----
 
 def _public_reply(article: Article) -> str:
-    base = current_app.config["BASE_URL"].rstrip("/")
+    # Absolute, like the mails' links: the customer reads it outside the console.
     parts = [article.title, article.summary.strip() if article.summary else "",
-             f"{base}/help/articles/{article.id}"]
+             article_address(article.id)]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -180,9 +167,8 @@ def _internal_text(article: Article) -> str:
 def reply_draft(user: User, ticket: Ticket, value: str) -> ReplyDraft | None:
     """The reply box's text for `?kb_article=<id>`: None unless the user has KB_WRITE and may
     see that published article. Internal text is only ever offered as an internal note."""
-    article_id = int(value) if isinstance(value, str) and value.isascii() \
-        and value.isdigit() and len(value) <= 10 else None
-    if not can(user, Permission.KB_WRITE) or not is_id(article_id):
+    article_id = as_id(value)
+    if not can(user, Permission.KB_WRITE) or article_id is None:
         return None
     try:
         article = access.visible_article(user, article_id)

@@ -97,8 +97,7 @@ def draft(ticket_id: int):
     except drafting.DraftExists as error:
         db.session.rollback()
         flash(error.detail, "warning")
-        target = console_url("kb_console.show", error.article_id)
-        return redirect(target, 303) if target else _ticket_page(ticket_id)
+        return redirect(console_url("kb_console.show", error.article_id), 303)
     except DomainError as error:
         db.session.rollback()
         flash(error.detail, "error")
@@ -106,6 +105,4 @@ def draft(ticket_id: int):
     db.session.commit()
     flash(_("A draft article was written from this ticket. Review it before publishing."),
           "success")
-    target = console_url("kb_console.edit", article.id) or console_url("kb_console.show",
-                                                                        article.id)
-    return redirect(target, 303) if target else _ticket_page(ticket_id)
+    return redirect(console_url("kb_console.edit", article.id), 303)

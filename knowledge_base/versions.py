@@ -18,9 +18,6 @@ from service.validation import is_id
 from knowledge_base.markdown import SECTION_LABELS
 from knowledge_base.models import Article, ArticleVersion, Category
 
-# What a version records of the article (besides number, author, note and time).
-SNAPSHOT_FIELDS = ("kind", "title", "summary", "body", "sections", "known_issue_status",
-                   "category_id", "tags", "products", "language", "audience")
 # The fields a restore copies back: the text and its classification. Language and
 # audience stay as they are now (a restore must not move an article out of its
 # translation group or turn an internal article public behind a publisher's back).

@@ -36,11 +36,16 @@ def visitor_key() -> str:
     the portal, a keyed hash of the contact (one vote on every device they use)."""
     viewer = current_viewer()
     if viewer is not None:
-        # Keyed: a plain hash of a small integer could be reversed by trying them all.
-        secret = current_app.config["SECRET_KEY"].encode()
-        message = f"kb-contact:{viewer.contact.id}".encode()
-        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+        return contact_visitor_key(viewer.contact.id)
     return hashlib.sha256(visitor_id().encode()).hexdigest()
+
+
+def contact_visitor_key(contact_id: int) -> str:
+    """The key a portal contact's votes are stored under (erasure finds them by it)."""
+    # Keyed: a plain hash of a small integer could be reversed by trying them all.
+    secret = current_app.config["SECRET_KEY"].encode()
+    message = f"kb-contact:{contact_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def remember_visitor(response: Response) -> Response:

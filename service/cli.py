@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from service import audit
 from service.auth.models import User
 from service.errors import DomainError
 from service.extensions import db
@@ -74,8 +75,6 @@ def create_token_command(email: str, name: str) -> None:
     if not user.is_active:
         raise click.ClickException(f"{email} is disabled")
     token = issue_token(user, name=name)
-    from service import audit
-
     audit.record("api_token.create", object_type="api_token", object_id=user.tokens[-1].id,
                  changes={"user_id": [None, user.id], "name": [None, name]})
     db.session.commit()

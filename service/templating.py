@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 
+from service.labels import STAFF_STATUS_LABELS
+
 STATUS_LABELS = {
     "new": _l("New"), "open": _l("Open"), "pending_customer": _l("Waiting for your reply"),
     "pending_internal": _l("With our specialists"), "resolved": _l("Resolved"),
@@ -50,4 +52,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["console_nav"] = nav_for_current_user
     app.jinja_env.globals["status_label"] = lambda value: STATUS_LABELS.get(str(value), value)
+    # Staff pages name statuses as staff do ("Waiting on customer", not "…for your reply").
+    app.jinja_env.globals["staff_status_label"] = \
+        lambda value: STAFF_STATUS_LABELS.get(str(value), value)
     app.jinja_env.globals["priority_label"] = lambda value: PRIORITY_LABELS.get(str(value), value)

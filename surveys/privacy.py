@@ -12,15 +12,12 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from service.extensions import db
-from service.privacy.registry import personal_strings, register, scrub_columns
+from service.privacy.registry import (changed_rows, iso, personal_strings, register,
+                                      scrub_columns)
 from surveys.models import (EvidenceKind, Invitation, Opportunity, OpportunityEvidence,
                             RecoveryFollowUp, Revisit, SurveyOptOut, SurveyResponse)
 
 OPT_OUT_SOURCE = "erasure"
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def export_contact(contact_id: int) -> dict[str, Any]:
@@ -30,9 +27,9 @@ def export_contact(contact_id: int) -> dict[str, Any]:
         "invitations": [
             {"id": row.id, "kind": row.kind.value, "trigger": row.trigger.value,
              "status": row.status.value, "skip_reason": row.skip_reason,
-             "ticket_id": row.ticket_id, "sent_at": _iso(row.sent_at),
-             "expires_at": _iso(row.expires_at), "opened_at": _iso(row.opened_at),
-             "answered_at": _iso(row.answered_at)}
+             "ticket_id": row.ticket_id, "sent_at": iso(row.sent_at),
+             "expires_at": iso(row.expires_at), "opened_at": iso(row.opened_at),
+             "answered_at": iso(row.answered_at)}
             for row in db.session.scalars(select(Invitation).where(
                 Invitation.contact_id == contact_id).order_by(Invitation.id))],
         "responses": [
@@ -40,34 +37,29 @@ def export_contact(contact_id: int) -> dict[str, Any]:
              "score": row.score, "attitude": row.attitude, "efficiency": row.efficiency,
              "outcome": row.outcome, "comment": row.comment, "ip": row.ip,
              "user_agent": row.user_agent, "ticket_id": row.ticket_id,
-             "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at)}
+             "created_at": iso(row.created_at), "updated_at": iso(row.updated_at)}
             for row in db.session.scalars(select(SurveyResponse).where(
                 SurveyResponse.contact_id == contact_id).order_by(SurveyResponse.id))],
-        "survey_opt_out": ({"source": opt_out.source, "created_at": _iso(opt_out.created_at)}
+        "survey_opt_out": ({"source": opt_out.source, "created_at": iso(opt_out.created_at)}
                            if opt_out else None),
         "recovery_follow_ups": [
             {"kind": row.kind.value, "score": row.score, "status": row.status.value,
              "outcome": row.outcome.value if row.outcome else None, "note": row.note,
-             "created_at": _iso(row.created_at), "closed_at": _iso(row.closed_at)}
+             "created_at": iso(row.created_at), "closed_at": iso(row.closed_at)}
             for row in db.session.scalars(select(RecoveryFollowUp).where(
                 RecoveryFollowUp.contact_id == contact_id).order_by(RecoveryFollowUp.id))],
         "opportunities": [
             {"kind": row.kind.value, "source": row.source.value, "status": row.status.value,
-             "reason": row.reason, "created_at": _iso(row.created_at),
-             "closed_at": _iso(row.closed_at)}
+             "reason": row.reason, "created_at": iso(row.created_at),
+             "closed_at": iso(row.closed_at)}
             for row in db.session.scalars(select(Opportunity).where(
                 Opportunity.contact_id == contact_id).order_by(Opportunity.id))],
         "revisits": [
-            {"status": row.status.value, "due_at": _iso(row.due_at), "notes": row.notes,
-             "satisfaction": row.satisfaction, "done_at": _iso(row.done_at)}
+            {"status": row.status.value, "due_at": iso(row.due_at), "notes": row.notes,
+             "satisfaction": row.satisfaction, "done_at": iso(row.done_at)}
             for row in db.session.scalars(select(Revisit).where(
                 Revisit.contact_id == contact_id).order_by(Revisit.id))],
     }
-
-
-def _changed(statement) -> int:
-    return db.session.execute(statement, execution_options={"synchronize_session": False}
-                              ).rowcount or 0
 
 
 def erase_contact(contact_id: int, token: str) -> dict[str, int]:
@@ -76,19 +68,19 @@ def erase_contact(contact_id: int, token: str) -> dict[str, int]:
     responses = select(SurveyResponse.id).where(SurveyResponse.contact_id == contact_id)
     opportunities = select(Opportunity.id).where(Opportunity.contact_id == contact_id)
     counts = {
-        "survey_responses": _changed(update(SurveyResponse).where(
+        "survey_responses": changed_rows(update(SurveyResponse).where(
             SurveyResponse.contact_id == contact_id,
             or_(SurveyResponse.comment.is_not(None), SurveyResponse.ip.is_not(None),
                 SurveyResponse.user_agent.is_not(None)))
             .values(comment=None, ip=None, user_agent=None)),
         # The links stop working: nobody can answer (or read) in the contact's name.
-        "survey_invitations": _changed(update(Invitation).where(
+        "survey_invitations": changed_rows(update(Invitation).where(
             Invitation.contact_id == contact_id, Invitation.token_hash.is_not(None))
             .values(token_hash=None)),
-        "recovery_follow_ups": _changed(update(RecoveryFollowUp).where(
+        "recovery_follow_ups": changed_rows(update(RecoveryFollowUp).where(
             RecoveryFollowUp.contact_id == contact_id, RecoveryFollowUp.note.is_not(None))
             .values(note=None)),
-        "opportunity_evidence": _changed(update(OpportunityEvidence).where(
+        "opportunity_evidence": changed_rows(update(OpportunityEvidence).where(
             or_(OpportunityEvidence.opportunity_id.in_(opportunities),
                 (OpportunityEvidence.kind == EvidenceKind.SURVEY_RESPONSE)
                 & OpportunityEvidence.ref_id.in_(responses)),

@@ -16,8 +16,8 @@ from sqlalchemy import String, delete, exists, func, or_, select, update
 from service.db_types import utcnow
 from service.extensions import db
 from service.notify.models import Notification
-from service.privacy.registry import (ERASED, needles_of, personal_strings, register, scrub,
-                                      scrub_columns)
+from service.privacy.registry import (ERASED, changed_rows, iso, needles_of, personal_strings,
+                                      register, scrub, scrub_columns)
 from tickets.channels.chat.models import ChatMessageKey, ChatSession
 from tickets.channels.email.models import InboundEmail
 from tickets.channels.phone.models import CallLog
@@ -27,10 +27,6 @@ from tickets.portal.models import PortalSignInLink
 from tickets.resolution.models import Confirmation, Resolution
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _ticket_ids(contact_id: int):
@@ -69,17 +65,17 @@ def export_contact(contact_id: int) -> dict[str, Any]:
             "id": message.id, "author": message.author_kind.value,
             "by_this_customer": message.author_contact_id == contact_id,
             "channel": message.channel.value, "body": message.body,
-            "created_at": _iso(message.created_at)})
+            "created_at": iso(message.created_at)})
     for event in events:
         by_ticket[event.ticket_id]["events"].append({
             "kind": event.kind, "actor": event.actor_kind.value, "channel": event.channel,
-            "data": event.data, "created_at": _iso(event.created_at)})
+            "data": event.data, "created_at": iso(event.created_at)})
     for attachment in attachments:
         by_ticket[attachment.ticket_id]["attachments"].append({
             "id": attachment.id, "message_id": attachment.message_id,
             "filename": attachment.filename, "content_type": attachment.content_type,
             "size": attachment.size, "download_path": f"/api/v1/attachments/{attachment.id}",
-            "created_at": _iso(attachment.created_at)})
+            "created_at": iso(attachment.created_at)})
     return {
         "tickets": [_ticket(ticket, by_ticket[ticket.id]) for ticket in tickets],
         # The customer's own messages on tickets that are not theirs (an account's).
@@ -89,21 +85,21 @@ def export_contact(contact_id: int) -> dict[str, Any]:
             for item in parts["messages"]],
         "confirmations": _confirmations(contact_id),
         "portal_sign_ins": [
-            {"created_at": _iso(link.created_at), "expires_at": _iso(link.expires_at),
-             "used_at": _iso(link.used_at)}
+            {"created_at": iso(link.created_at), "expires_at": iso(link.expires_at),
+             "used_at": iso(link.used_at)}
             for link in db.session.scalars(select(PortalSignInLink).where(
                 PortalSignInLink.contact_id == contact_id).order_by(PortalSignInLink.id))],
         "chat_sessions": [
             {"ticket": format_number(chat.ticket_id), "language": chat.language,
              "origin": chat.origin, "page_url": chat.page_url, "user_agent": chat.user_agent,
-             "created_at": _iso(chat.created_at), "last_seen_at": _iso(chat.last_seen_at),
-             "closed_at": _iso(chat.closed_at)}
+             "created_at": iso(chat.created_at), "last_seen_at": iso(chat.last_seen_at),
+             "closed_at": iso(chat.closed_at)}
             for chat in db.session.scalars(select(ChatSession).where(
                 ChatSession.contact_id == contact_id).order_by(ChatSession.id))],
         "phone_calls": [
             {"ticket": format_number(call.ticket_id) if call.ticket_id else None,
              "direction": call.direction.value, "caller_number": call.caller_number,
-             "callee_number": call.callee_number, "started_at": _iso(call.started_at),
+             "callee_number": call.callee_number, "started_at": iso(call.started_at),
              "duration_seconds": call.duration_seconds, "outcome": call.outcome.value,
              "recording_ref": call.recording_ref,
              "voicemail_transcript": call.voicemail_transcript}
@@ -112,7 +108,7 @@ def export_contact(contact_id: int) -> dict[str, Any]:
         "received_mail": [
             {"from_address": mail.from_address, "subject": mail.subject,
              "size": mail.size, "status": mail.status.value,
-             "received_at": _iso(mail.received_at)}
+             "received_at": iso(mail.received_at)}
             for mail in db.session.scalars(select(InboundEmail).where(
                 _inbound_filter(contact_id)).order_by(InboundEmail.id))],
     }
@@ -123,8 +119,8 @@ def _ticket(ticket: Ticket, parts: dict[str, list]) -> dict[str, Any]:
             "status": ticket.status.value, "priority": ticket.priority.value,
             "channel": ticket.channel.value, "language": ticket.language,
             "category": ticket.category, "product": ticket.product, "tags": ticket.tags,
-            "created_at": _iso(ticket.created_at), "resolved_at": _iso(ticket.resolved_at),
-            "closed_at": _iso(ticket.closed_at),
+            "created_at": iso(ticket.created_at), "resolved_at": iso(ticket.resolved_at),
+            "closed_at": iso(ticket.closed_at),
             "closed_reason": ticket.closed_reason.value if ticket.closed_reason else None,
             **parts}
 
@@ -136,7 +132,7 @@ def _confirmations(contact_id: int) -> list[dict[str, Any]]:
     return [{"ticket": format_number(row.ticket_id), "outcome": row.outcome.value,
              "channel": row.channel.value, "comment": row.comment,
              "ip_address": row.ip_address, "user_agent": row.user_agent,
-             "created_at": _iso(row.created_at)} for row in rows]
+             "created_at": iso(row.created_at)} for row in rows]
 
 
 def _call_filter(contact_id: int):
@@ -163,11 +159,6 @@ def open_tickets(contact_id: int) -> list[str]:
     return [_("Tickets still open: %(numbers)s.", numbers=", ".join(numbers))]
 
 
-def _changed(statement) -> int:
-    return db.session.execute(statement, execution_options={"synchronize_session": False}
-                              ).rowcount or 0
-
-
 def erase_contact(contact_id: int, token: str) -> dict[str, int]:
     """Blank the contact's ticket content; rows, times, statuses and SLA data stay."""
     tickets = _ticket_ids(contact_id)
@@ -175,10 +166,10 @@ def erase_contact(contact_id: int, token: str) -> dict[str, int]:
     subjects = db.session.scalars(select(Ticket.subject).where(Ticket.contact_id == contact_id))
     needles = needles_of([*personal_strings(contact_id), *subjects])
     counts = {
-        "tickets": _changed(update(Ticket).where(Ticket.contact_id == contact_id,
+        "tickets": changed_rows(update(Ticket).where(Ticket.contact_id == contact_id,
                                                  Ticket.subject != ERASED)
                             .values(subject=ERASED)),
-        "messages": _changed(update(Message).where(
+        "messages": changed_rows(update(Message).where(
             _message_filter(contact_id),
             or_(Message.body != ERASED, Message.body_html.is_not(None),
                 Message.original_body.is_not(None)))
@@ -187,23 +178,23 @@ def erase_contact(contact_id: int, token: str) -> dict[str, int]:
         "events": _scrub_events(tickets, needles),
         "resolutions": _scrub_resolutions(tickets, needles),
         "staff_notifications": _scrub_notifications(contact_id, needles),
-        "confirmations": _changed(update(Confirmation).where(
+        "confirmations": changed_rows(update(Confirmation).where(
             or_(Confirmation.contact_id == contact_id, Confirmation.ticket_id.in_(tickets)),
             or_(Confirmation.comment.is_not(None), Confirmation.ip_address.is_not(None),
                 Confirmation.user_agent.is_not(None),
                 Confirmation.call_reference.is_not(None)))
             .values(comment=None, ip_address=None, user_agent=None, call_reference=None)),
-        "portal_sign_in_links": _changed(delete(PortalSignInLink).where(
+        "portal_sign_in_links": changed_rows(delete(PortalSignInLink).where(
             PortalSignInLink.contact_id == contact_id)),
         "chat_sessions": _erase_chats(contact_id),
-        "phone_calls": _changed(update(CallLog).where(
+        "phone_calls": changed_rows(update(CallLog).where(
             _call_filter(contact_id),
             or_(CallLog.caller_number.is_not(None), CallLog.callee_number.is_not(None),
                 CallLog.recording_ref.is_not(None),
                 CallLog.voicemail_transcript.is_not(None), CallLog.notes.is_not(None)))
             .values(caller_number=None, callee_number=None, recording_ref=None,
                     voicemail_transcript=None, notes=None)),
-        "received_mail": _changed(update(InboundEmail).where(
+        "received_mail": changed_rows(update(InboundEmail).where(
             _inbound_filter(contact_id),
             or_(func.length(InboundEmail.raw) > 0, InboundEmail.from_address.is_not(None),
                 InboundEmail.subject.is_not(None), InboundEmail.reason.is_not(None)))
@@ -223,13 +214,13 @@ def _erase_attachments(contact_id: int) -> int:
         db.session.add(AttachmentBlob(sha256=EMPTY_SHA256, size=0, data=b""))
         db.session.flush()
     # Sizes stay: attachment statistics keep counting what was sent.
-    count = _changed(update(Attachment).where(
+    count = changed_rows(update(Attachment).where(
         owned, or_(Attachment.sha256 != EMPTY_SHA256, Attachment.content_id.is_not(None),
                    ~Attachment.filename.startswith("erased-")))
         .values(sha256=EMPTY_SHA256, filename="erased-" + Attachment.id.cast(String),
                 declared_type=None, content_id=None))
     if old:
-        _changed(delete(AttachmentBlob).where(
+        changed_rows(delete(AttachmentBlob).where(
             AttachmentBlob.sha256.in_(old),
             ~exists().where(Attachment.sha256 == AttachmentBlob.sha256)))
     return count
@@ -280,16 +271,16 @@ def _erase_chats(contact_id: int) -> int:
     is the ticket's messages, blanked above)."""
     now = utcnow()
     chats = ChatSession.contact_id == contact_id
-    count = _changed(update(ChatSession).where(
+    count = changed_rows(update(ChatSession).where(
         chats, or_(ChatSession.origin.is_not(None), ChatSession.page_url.is_not(None),
                    ChatSession.user_agent.is_not(None)))
         .values(origin=None, page_url=None, user_agent=None))
     # The retry keys hold hashes of the visitor's message bodies: no longer needed.
-    _changed(delete(ChatMessageKey).where(ChatMessageKey.session_id.in_(
+    changed_rows(delete(ChatMessageKey).where(ChatMessageKey.session_id.in_(
         select(ChatSession.id).where(chats))))
-    _changed(update(ChatSession).where(chats, ChatSession.expires_at > now)
+    changed_rows(update(ChatSession).where(chats, ChatSession.expires_at > now)
              .values(expires_at=now))
-    _changed(update(ChatSession).where(chats, ChatSession.closed_at.is_(None))
+    changed_rows(update(ChatSession).where(chats, ChatSession.closed_at.is_(None))
              .values(closed_at=now))
     return count
 

@@ -11,9 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from knowledge_base import access, articles, markdown, search, searches, stats, ticket_links
+from knowledge_base import (access, articles, attachments, markdown, search, searches, stats,
+                            ticket_links)
 from knowledge_base.console import blueprint
-from knowledge_base.console.common import (article_files, categories_by_id, category_choices,
+from knowledge_base.console.common import (categories_by_id, category_choices,
                                            render_page, users_by_id)
 from knowledge_base.forms import LANGUAGE_LABELS, ActionForm
 from knowledge_base.models import (Article, ArticleFeedback, ArticleKind, ArticleStatus, Audience,
@@ -26,7 +27,6 @@ from service.errors import DomainError, Forbidden, InvalidInput
 from service.extensions import db
 
 PAGE_SIZE = 20
-QUERY_MAX = 200
 FEEDBACK_SHOWN = 20
 
 
@@ -88,13 +88,13 @@ def _list_filters(user: User) -> dict[str, Any]:
     if category and filters["category_id"] is None:
         errors["category"] = [_("Unknown category.")]
     product = (args.get("product") or "").strip() or None
-    if product and len(product) > 100:
+    if product and len(product) > articles.MAX_PRODUCT:
         errors["product"] = [_("A product name is at most 100 characters.")]
     filters["product"] = product
     filters["owner_id"] = user.id if args.get("mine") == "1" else None
     filters["review_due"] = args.get("review_due") == "1"
-    if len(args.get("q", "")) > QUERY_MAX:
-        errors["q"] = [_("Search for at most %(max)d characters.", max=QUERY_MAX)]
+    if len(args.get("q", "")) > searches.QUERY_MAX:  # the width of the logged query
+        errors["q"] = [_("Search for at most %(max)d characters.", max=searches.QUERY_MAX)]
     if errors:
         raise InvalidInput(_("Some filters are not valid."), errors=errors)
     return filters
@@ -216,7 +216,8 @@ def show(article_id: int):
     return render_page("show.html", article=article, body_html=markdown.render_article(article),
                        category_path=_category_path(article.category_id, by_id),
                        translations=articles.translations(article), actions=actions,
-                       files=article_files(article.id), tickets=ticket_links.tickets_of(article.id),
+                       files=attachments.attachments_of(article),
+                       tickets=ticket_links.tickets_of(article.id),
                        numbers=stats.article_numbers(article.id), feedback=feedback,
                        help_url=_help_url(article), may_edit=access.may_edit(user, article),
                        may_write=can(user, Permission.KB_WRITE),

@@ -8,12 +8,11 @@ from flask import render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from knowledge_base import access, categories, markdown
-from knowledge_base.forms import (AUDIENCE_LABELS, KIND_LABELS, KNOWN_ISSUE_LABELS,
-                                  LANGUAGE_LABELS, STATUS_LABELS)
-from knowledge_base.models import Article, ArticleAttachment, Category
+from knowledge_base.forms import AUDIENCE_LABELS, LANGUAGE_LABELS
+from knowledge_base.labels import KIND_LABELS, KNOWN_ISSUE_LABELS, STATUS_LABELS
+from knowledge_base.models import Article, Category
 from service.auth.models import User
 from service.errors import DomainError, Forbidden
 from service.extensions import db
@@ -71,13 +70,6 @@ def editable(user: User, article_id: int) -> Article:
     if not access.may_edit(user, article):
         raise Forbidden(_("Your role may not change this article in its current status."))
     return article
-
-
-def article_files(article_id: int) -> list[ArticleAttachment]:
-    """The article's files without their data, oldest first."""
-    return list(db.session.scalars(
-        select(ArticleAttachment).options(defer(ArticleAttachment.data))
-        .where(ArticleAttachment.article_id == article_id).order_by(ArticleAttachment.id)))
 
 
 def public_file_url(article_id: int, attachment_id: int) -> str:

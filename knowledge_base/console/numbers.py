@@ -20,7 +20,8 @@ NUMBER_DAYS = (7, 30, 90, 365)
 
 def _period() -> tuple[int, datetime, datetime]:
     raw = request.args.get("days", "30")
-    if not raw.isdigit() or int(raw) not in NUMBER_DAYS:
+    # Compared as text: str.isdigit() would also take other scripts' digits ("٣٠").
+    if raw not in {str(days) for days in NUMBER_DAYS}:
         raise InvalidInput(_("Choose 7, 30, 90 or 365 days."),
                            errors={"days": [_("Choose 7, 30, 90 or 365 days.")]})
     until = utcnow()

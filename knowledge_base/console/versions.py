@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from knowledge_base import access, articles, markdown
 from knowledge_base.console import blueprint
 from knowledge_base.console.common import editable, render_page, users_by_id
 from knowledge_base.forms import ActionForm
-from knowledge_base.models import ArticleVersion
+from knowledge_base.versions import diff_versions, get_version
 from service.auth.permissions import Permission
 from service.console.access import console_user, staff_required
-from service.errors import NotFound
 from service.extensions import db
 
 
@@ -32,11 +30,8 @@ def version(article_id: int, number: int):
     """A version as it read, and what changed from the one before."""
     user = console_user()
     article = access.visible_article(user, article_id)
-    snapshot = db.session.scalar(select(ArticleVersion).where(
-        ArticleVersion.article_id == article.id, ArticleVersion.number == number))
-    if snapshot is None:
-        raise NotFound(_("No such version."))
-    diff = articles.version_diff(article, number - 1, number) if number > 1 else None
+    snapshot = get_version(article, number)
+    diff = diff_versions(get_version(article, number - 1), snapshot) if number > 1 else None
     return render_page("version.html", article=article, snapshot=snapshot,
                        body_html=markdown.render_article(snapshot), diff=diff,
                        may_edit=access.may_edit(user, article) and number != article.version,

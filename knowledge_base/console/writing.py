@@ -7,9 +7,9 @@ from flask import flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from knowledge_base import access, articles, markdown
+from knowledge_base import access, articles, attachments, markdown
 from knowledge_base.console import blueprint
-from knowledge_base.console.common import (NO_STORE, article_files, category_choices, editable,
+from knowledge_base.console.common import (NO_STORE, category_choices, editable,
                                            public_file_url, render_page, show_errors,
                                            ui_language)
 from knowledge_base.forms import ALL_SECTIONS, KIND_HINTS, ArticleForm, UploadForm
@@ -55,7 +55,7 @@ def form_page(form: ArticleForm, kind: ArticleKind, article: Article | None,
               status: int = 200, preview: str | None = None,
               upload_form: UploadForm | None = None):
     """The new/edit page: the form, the preview if asked, the files and the upload form."""
-    files = article_files(article.id) if article else []
+    files = attachments.attachments_of(article) if article else []
     return render_page("form.html", status, form=form, kind=kind, article=article, preview=preview,
                        section_fields=form.section_fields(kind), files=files,
                        upload_form=upload_form or UploadForm(formdata=None),

@@ -84,7 +84,8 @@ def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=display_zone())
 
 
-def _args(form: AuditFilterForm, **extra: Any) -> dict[str, Any]:
+def _args(**extra: Any) -> dict[str, Any]:
+    """The current filters (and `extra`) as URL arguments, empty ones left out."""
     args = {name: request.args.get(name) for name in
             ("actor", "action", "object_type", "object_id", "since", "until", "q")}
     return {key: value for key, value in {**args, **extra}.items() if value}
@@ -117,6 +118,6 @@ def index():
         change_lines=change_lines,
         kind_label=lambda kind: ACTOR_KIND_LABELS.get(kind, kind),
         role_label=lambda role: ROLE_LABELS.get(role, role),
-        older_url=url_for(".index", **_args(form, cursor=next_cursor)) if next_cursor else None,
-        newest_url=url_for(".index", **_args(form)) if form.cursor.data else None), \
+        older_url=url_for(".index", **_args(cursor=next_cursor)) if next_cursor else None,
+        newest_url=url_for(".index", **_args()) if form.cursor.data else None), \
         status, {"Cache-Control": "no-store"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from flask import g, has_request_context, request
+from sqlalchemy import func, select
 
 from service.audit.models import AuditEntry
 from service.auth.models import User
@@ -157,8 +158,6 @@ def record_sign_in_failure(email: str) -> AuditEntry:
 
     The caller commits: a failed sign-in usually rolls its transaction back first.
     """
-    from sqlalchemy import func, select
-
     address = (email or "").strip().lower()[:254]
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == address)) \
         if address else None

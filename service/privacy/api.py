@@ -1,7 +1,6 @@
 """JSON API of customer export and erasure (admins: ADMIN_PRIVACY)."""
 from __future__ import annotations
 
-
 from flask import Blueprint
 from marshmallow import Schema, fields, validate
 

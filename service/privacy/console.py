@@ -4,9 +4,7 @@ Importing this module also adds the "Personal data" panel to the contact page.
 """
 from __future__ import annotations
 
-
-from flask import (Blueprint, flash, redirect, render_template,
-                   url_for)
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

@@ -15,7 +15,8 @@ from service.directory.models import Contact
 from service.errors import InvalidInput, NotFound
 from service.extensions import db
 from service.notify.models import OutboundMail
-from service.privacy.registry import audit, domains, is_erased_email
+from service.privacy.registry import audit, domains, is_erased_email, iso
+from service.validation import is_id
 
 FORMAT = "loopdesk.customer-export/1"
 
@@ -23,8 +24,11 @@ FORMAT = "loopdesk.customer-export/1"
 def find_contact(reference: int | str) -> Contact:
     """The contact by id, or by email (any case); NotFound otherwise."""
     contact = None
-    if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
-        contact = db.session.get(Contact, int(reference))
+    if isinstance(reference, str) and reference.isascii() and reference.isdigit():
+        reference = int(reference)
+    if isinstance(reference, int):
+        # A larger id cannot exist (and PostgreSQL would refuse to compare it).
+        contact = db.session.get(Contact, reference) if is_id(reference) else None
     elif isinstance(reference, str) and "@" in reference:
         contact = db.session.scalar(select(Contact).where(
             Contact.email == reference.strip().lower()))
@@ -36,15 +40,11 @@ def find_contact(reference: int | str) -> Contact:
     return contact
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _profile(contact: Contact) -> dict[str, Any]:
     return {"id": contact.id, "name": contact.name, "email": contact.email,
             "phone": contact.phone, "company": contact.company,
             "language": contact.language, "is_account_admin": contact.is_account_admin,
-            "created_at": _iso(contact.created_at),
+            "created_at": iso(contact.created_at),
             "erased": is_erased_email(contact.email)}
 
 
@@ -63,7 +63,7 @@ def _outbound_mail(contact: Contact) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(OutboundMail).where(
         OutboundMail.to_address == contact.email).order_by(OutboundMail.id))
     return [{"subject": row.subject, "status": row.status,
-             "created_at": _iso(row.created_at), "sent_at": _iso(row.sent_at)}
+             "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
             for row in rows]
 
 
@@ -75,7 +75,7 @@ def export_customer(contact_id: int, *, record: bool = True) -> dict[str, Any]:
         raise NotFound(_("No such customer."))
     document: dict[str, Any] = {
         "format": FORMAT,
-        "exported_at": _iso(utcnow()),
+        "exported_at": iso(utcnow()),
         "contact": _profile(contact),
         "account": _account(contact),
         "consents": {"email_bouncing": contact.email_bouncing},

@@ -10,6 +10,10 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from sqlalchemy import select, update
+
+from service.extensions import db
+
 # Each domain's hook module; a missing one (a domain not installed) is skipped.
 HOOK_MODULES = ("tickets.privacy", "surveys.privacy", "knowledge_base.privacy")
 
@@ -90,7 +94,6 @@ def personal_strings(contact_id: int) -> list[str]:
     normalised) and company: what scrubbing removes from free text others wrote. Empty
     once erased."""
     from service.directory.models import Contact
-    from service.extensions import db
 
     contact = db.session.get(Contact, contact_id)
     if contact is None or is_erased_email(contact.email):
@@ -130,27 +133,28 @@ def scrub(value: Any, needles: list[str]) -> Any:
     return value
 
 
-def audit(action: str, contact_id: int, changes: dict[str, Any]) -> bool:
-    """Write an audit entry through service.audit.recording when it exists (in the caller's
-    transaction); False when the audit module is not installed."""
-    try:
-        from service.audit.recording import record
-    except ModuleNotFoundError as error:
-        if error.name not in ("service.audit.recording", "service.audit"):
-            raise
-        return False
-    record(action, object_type="contact", object_id=contact_id, changes=changes)
-    return True
+def audit(action: str, contact_id: int, changes: dict[str, Any]) -> None:
+    """Add an audit entry about the contact to the caller's transaction."""
+    from service import audit as audit_log
+
+    audit_log.record(action, object_type="contact", object_id=contact_id, changes=changes)
+
+
+def iso(value: Any) -> str | None:
+    """A time as ISO 8601 text for an export (None stays None)."""
+    return value.isoformat() if value is not None else None
+
+
+def changed_rows(statement: Any) -> int:
+    """Run a bulk UPDATE or DELETE in the caller's transaction; how many rows it changed."""
+    return db.session.execute(statement, execution_options={"synchronize_session": False}
+                              ).rowcount or 0
 
 
 def scrub_columns(model: Any, fields: tuple[str, ...], condition: Any,
                   needles: list[str]) -> int:
     """Remove the needles (a contact's name, email, phone) from text columns of the rows
     matching `condition`, in one bulk UPDATE; the number of rows changed."""
-    from sqlalchemy import select, update
-
-    from service.extensions import db
-
     if not needles:
         return 0
     rows = db.session.execute(select(model.id, *(getattr(model, name) for name in fields))

@@ -15,16 +15,12 @@
   var MAX_ITEMS = 5;
 
   function itemsOf(data) {
-    // The API answers {"items": [...]}; a bare list is accepted too.
-    if (Array.isArray(data)) return data;
-    if (data && Array.isArray(data.items)) return data.items;
-    if (data && Array.isArray(data.hits)) return data.hits;
-    return [];
+    // The API answers {"items": [...]}.
+    return data && Array.isArray(data.items) ? data.items : [];
   }
 
   function articleId(item) {
-    var id = item.id !== undefined ? item.id : item.article_id;
-    return /^[0-9]+$/.test(String(id)) ? String(id) : null;
+    return /^[0-9]+$/.test(String(item.id)) ? String(item.id) : null;
   }
 
   function hidden(name, value) {

@@ -400,6 +400,14 @@ def link_path(mail: OutboundMail) -> str:
     return match.group(1)
 
 
+def reset_entries(user) -> list:
+    from service.audit.models import AuditEntry
+
+    return db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "auth.password_reset", AuditEntry.object_id == str(user.id),
+        AuditEntry.actor_user_id == user.id)).all()
+
+
 def test_password_reset_end_to_end(app, client, make_user, console_login):
     agent = make_user("agent", email="forgetful@staff.test", name="Forgetful Fay")
     elsewhere = console_login(app.test_client(), agent)
@@ -432,10 +440,12 @@ def test_password_reset_end_to_end(app, client, make_user, console_login):
     old_hash = agent.password_hash
     db.session.refresh(agent)
     assert agent.password_hash == old_hash  # nothing written
+    assert reset_entries(agent) == []
 
     done = client.post(path, data={"csrf_token": token, "new_password": "new secret one",
                                    "confirm_password": "new secret one"})
     assert done.status_code == 303 and done.headers["Location"] == "/console/login"
+    assert len(reset_entries(agent)) == 1  # the audit log names whose password was reset
     assert "Your password is changed" in client.get("/console/login").get_data(as_text=True)
     assert not signed_in(elsewhere)  # every session ended
     assert sign_in(client, agent.email, PASSWORD).status_code == 401

@@ -267,6 +267,12 @@ def test_translation_preselects_the_other_language(client, console_login, world)
     translation = db.session.scalar(select(Article).where(Article.language == "zh"))
     assert [other.id for other in articles.translations(translation)] == [article.id]
     assert client.get("/console/kb/articles/new?translation_of=abc").status_code == 404
+    for bad in ("abc", "0", "99999999999", "999999"):  # a tampered hidden field: refused
+        response = client.post("/console/kb/articles/new", data=form_data(
+            client, kind="howto", language="zh", title="另一篇", translation_of=bad))
+        assert response.status_code == 400, bad
+        assert "No such article to translate." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Article)) == 2
 
 
 # ---- the list and search ----
@@ -388,7 +394,7 @@ def test_numbers_page_and_json(client, console_login, world):
     html = page.get_data(as_text=True)
     assert "toner empty" in html and "Popular article" in html and 'id="kb-cards"' in html
     assert client.get("/console/kb/numbers").status_code == 200
-    for days in ("5", "abc", "-30"):
+    for days in ("5", "abc", "-30", "\u0663\u0660", "030"):  # ٣٠: digits, not ASCII
         assert client.get(f"/console/kb/numbers?days={days}").status_code == 400
     body = client.get("/console/kb/numbers.json?days=7").get_json()
     assert body["days"] == 7 and body["views"] == 1 and body["searches_without_result"] == 1

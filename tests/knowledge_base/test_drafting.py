@@ -142,11 +142,13 @@ def test_console_draft_button(world, client, console_login):
     assert article_id is not None
     with client.application.test_request_context():
         edit_url = console_url("kb_console.edit", article_id)
-    if edit_url is not None:  # the console's editor (else back to the ticket page)
-        assert response.headers["Location"].endswith(edit_url)
+    assert response.headers["Location"].endswith(edit_url)  # the console's editor
     html = client.get(f"/console/tickets/{ticket.id}").get_data(as_text=True)
     assert "Draft an article from this ticket" not in html
     assert f"An article was drafted from this ticket (#{article_id})." in html
-    # A second click: refused, nothing new.
-    client.post(f"/console/kb/tickets/{ticket.id}/draft", data={"csrf_token": client.csrf_token})
+    # A second click: refused, nothing new; it opens the first draft.
+    response = client.post(f"/console/kb/tickets/{ticket.id}/draft",
+                           data={"csrf_token": client.csrf_token})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/console/kb/articles/{article_id}")
     assert drafting.existing_draft(ticket.id) == article_id

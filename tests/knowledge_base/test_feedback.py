@@ -78,8 +78,9 @@ def test_hidden_articles_take_no_votes(app, editor):
     for article in hidden_articles(editor, "Server keys"):
         with pytest.raises(NotFound):
             feedback.vote(article.id, KEY_A, True)
-    with pytest.raises(NotFound):
-        feedback.vote(0, KEY_A, True)
+    for impossible in (0, 2**31, "1", True):
+        with pytest.raises(NotFound):
+            feedback.vote(impossible, KEY_A, True)
     assert count(ArticleFeedback) == 0
 
 

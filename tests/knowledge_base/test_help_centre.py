@@ -292,6 +292,20 @@ def test_search_shows_the_corrected_query(client, editor):
     assert "Apply for a <mark>refund</mark>" in page
 
 
+def test_odd_query_parameters_never_break_a_page(client, editor, billing):
+    """Names url_for takes itself or a path's own name must not reach the language links."""
+    article = write(editor, "Reset the router")
+    _top, child = billing
+    for path in (f"/help/articles/{article.id}?article_id=3&q=router",
+                 f"/help/articles/{article.id}?endpoint=x", "/help?_scheme=x&_anchor=y",
+                 f"/help/categories/{child.id}?category_id=1&page=%C2%B2"):
+        response = get(client, path)
+        assert response.status_code == 200, path
+        assert "endpoint=" not in response.get_data(as_text=True), path
+    page = get(client, f"/help/articles/{article.id}?article_id=3&q=router&lang=en")
+    assert f'href="/help/articles/{article.id}?q=router&amp;lang=zh' in page.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("query", ["q=refund&category=abc", "q=" + "x" * 201,
                                    "q=refund&kind=poem", "q=refund&page=0",
                                    "q=refund&category=99999999999", "q=a&product=" + "p" * 101])

@@ -9,6 +9,7 @@ from knowledge_base.scrub import scrub
 @pytest.mark.parametrize("text, expected", [
     ("Write to casey.q+help@mail.example.co.uk today.", "Write to [email] today."),
     ("邮箱是zhang_san@163.com，谢谢", "邮箱是[email]，谢谢"),
+    ("x" * 64 + "@example.com wrote", "[email] wrote"),
     ("Call +86 138 0013 8000 please", "Call [phone] please"),
     ("手机13800138000或者138-0013-8000", "手机[phone]或者[phone]"),
     ("Office +1 (555) 123-4567.", "Office [phone]."),

@@ -13,6 +13,7 @@ from knowledge_base.models import (Article, ArticleKind, ArticleStatus, ArticleT
                                    SearchSource, TicketLinkKind)
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.extensions import db
+from service.labels import STAFF_STATUS_LABELS
 from tests.tickets.helpers_resolution import resolve_ticket
 from tickets.models import Channel, TicketEvent
 
@@ -260,7 +261,7 @@ def test_reply_draft_ignores_what_the_user_may_not_use(world, client, console_lo
     agent, ticket = world["agent"], world["ticket"]
     draft = write_article(agent, status=ArticleStatus.DRAFT, title="Secret plan")
     console_login(client, agent)
-    for value in (str(draft.id), "999999", "abc", "-1"):
+    for value in (str(draft.id), "999999", "abc", "-1", "99999999999", "\u0661\u0662", "1e3"):
         html = page(client, ticket.id, kb_article=value)
         box = html.split('id="reply-body"', 1)[1].split("</textarea>", 1)[0]
         assert "Secret plan" not in box and "/help/articles" not in box
@@ -330,3 +331,15 @@ def test_concurrent_use_makes_one_link_on_postgresql(pg_app, make_user, make_tic
     again = ticket_links.use_article(agent, ticket_id, article_id)
     db.session.commit()
     assert again.id == links(ticket_id)[0].id
+
+
+def test_the_article_page_lists_its_tickets_with_their_staff_status(world, client,
+                                                                   console_login):
+    agent, ticket, known = world["agent"], world["ticket"], world["known"]
+    ticket_links.link_article(agent, ticket.id, known.id)
+    db.session.commit()
+    console_login(client, agent)
+    html = client.get(f"/console/kb/articles/{known.id}").get_data(as_text=True)
+    assert f"T-{ticket.id:06d}" in html and "Toner cartridge is empty" in html
+    # The staff name of the status, not the customer's "Waiting for your reply" wording.
+    assert f"({STAFF_STATUS_LABELS[ticket.status.value]})" in html

@@ -78,6 +78,37 @@ def test_a_wrong_password_writes_no_sign_in(client, admin):
         "csrf_token": csrf_of(page.data), "email": admin.email, "password": "wrong one!"})
     assert response.status_code == 401
     assert entries(AuditEntry.action == "auth.sign_in") == []
+    failed = only("auth.sign_in_failed")
+    assert (failed.object_id, failed.changes) == (str(admin.id), {"email": [None, admin.email]})
+
+
+def test_api_token_requests_are_recorded(client, admin):
+    from service.auth.models import ApiToken
+
+    wrong = client.post("/api/v1/auth/tokens", json={"email": admin.email, "password": "nope"})
+    assert wrong.status_code == 401
+    assert (only("auth.sign_in_failed").actor_kind, count()) == ("api", 1)
+    right = client.post("/api/v1/auth/tokens", json={"email": admin.email,
+                                                     "password": "correct horse battery"})
+    assert right.status_code == 201, right.get_json()
+    created = only("api_token.create")
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == admin.id))
+    assert created.object_id == str(token.id)
+    assert_actor(created, admin, "api")
+
+
+def test_disabling_a_user_records_the_revoked_tokens(app, admin, make_user):
+    from service.auth.admin import disable_access
+    from service.auth.services import issue_token
+
+    agent = make_user("agent")
+    issue_token(agent, name="one")
+    issue_token(agent, name="two")
+    db.session.commit()
+    assert disable_access(agent).tokens_revoked == 2
+    db.session.commit()
+    revoked = only("api_token.revoke_all")
+    assert (revoked.object_id, revoked.changes) == (str(agent.id), {"tokens_revoked": [None, 2]})
 
 
 def test_record_sign_in_failure_names_the_account_tried(app, admin):
