@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_templating(app)
 
     register_error_handlers(app)
+    _register_reports()
     _register_blueprints(app)
     from service.ops.install import install as install_operations
 
@@ -62,6 +63,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_listeners()
     return app
+
+
+def _register_reports() -> None:
+    """Import each domain's reports so the registry knows them (service.reports)."""
+    import tickets.analytics  # noqa: F401
 
 
 def _import_models() -> None:
@@ -107,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.public_views import blueprint as survey_pages
     from surveys.recovery.api import blueprint as recovery_api
     from surveys.reports.api import blueprint as survey_reports_api
+    from service.reports.api import blueprint as reports_api
     from surveys.signals.api import blueprint as signal_rules_api
     from knowledge_base.api import blueprint as kb_api
     from service.audit.api import blueprint as audit_api
@@ -119,7 +126,7 @@ def _register_blueprints(app: Flask) -> None:
                                       webhooks_api, mailboxes_admin_api,
                                       inbound_email_api, tasks_api, resolution_api,
                                       surveys_api, recovery_api, opportunities_api,
-                                      signal_rules_api, survey_reports_api, kb_api,
+                                      signal_rules_api, survey_reports_api, reports_api, kb_api,
                                       audit_api, privacy_api]))
     app.register_blueprint(metrics)
     app.register_blueprint(openapi)

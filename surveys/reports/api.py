@@ -10,9 +10,10 @@ from marshmallow import Schema
 from service.api import current_user, doc, query_args
 from service.db_types import utcnow
 from service.errors import InvalidInput
-from surveys.reports import access, metrics, outcomes
+from service.reports import access
+from surveys.reports import metrics, outcomes
 from surveys.reports import dashboard as _dashboard  # noqa: F401  (registers the section)
-from surveys.reports.query import Slice
+from service.reports.query import Slice
 from surveys.reports.schemas import (CsatReport, NpsReport, OpportunityReport,
                                      OpportunityReportQuery, RecoveryReport,
                                      RecoveryReportQuery, ResponseRateReport,

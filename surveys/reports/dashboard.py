@@ -21,7 +21,7 @@ from service.console.dashboard import register_section
 from service.templating import display_zone
 from surveys.models import OpportunitySource
 from surveys.reports import metrics, outcomes
-from surveys.reports.query import Grouping, Slice
+from service.reports.query import Grouping, Slice
 from tickets.reports import Period, Scope
 
 SOURCE_LABELS = {

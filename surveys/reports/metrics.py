@@ -21,9 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from surveys.models import Invitation, SurveyKind, SurveyResponse
-from surveys.reports.engine import Metric, run
-from surveys.reports.numbers import average, nps_score, percent
-from surveys.reports.query import DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if
+from service.reports.engine import Metric, run
+from service.reports.numbers import average, nps_score, percent
+from service.reports.query import DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if
 
 DIMENSIONS = ("attitude", "efficiency", "outcome")
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6

@@ -27,9 +27,9 @@ from sqlalchemy import and_, func, select
 from service.extensions import db
 from surveys.models import (Opportunity, OpportunitySource, OpportunityStatus,
                             RecoveryFollowUp, RecoveryStatus, SurveyResponse)
-from surveys.reports.engine import Metric, run
-from surveys.reports.numbers import percent
-from surveys.reports.query import (DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if)
+from service.reports.engine import Metric, run
+from service.reports.numbers import percent
+from service.reports.query import (DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if)
 
 RECOVERY_COLUMNS = {"team": RecoveryFollowUp.team_id, "account": RecoveryFollowUp.account_id}
 

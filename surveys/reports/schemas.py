@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from service.schemas import StrictSchema
 from service.validation import MAX_ID
-from surveys.reports.query import Grouping
+from service.reports.query import Grouping
 
 _ID = validate.Range(min=1, max=MAX_ID)
 SURVEY_GROUPINGS = ("day", "week", "month", "team", "agent", "product", "account")

@@ -23,7 +23,7 @@ from service.privacy.console import blueprint as console_blueprint
 from surveys.models import (Invitation, InvitationStatus, InvitationTrigger, SurveyKind,
                             SurveyOptOut, SurveyResponse)
 from surveys.reports import metrics
-from surveys.reports.query import Slice
+from service.reports.query import Slice
 from tests.surveys.helpers import close_ticket
 from tickets import conversation
 from tickets.channels.chat.models import ChatSession

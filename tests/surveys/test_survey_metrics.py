@@ -33,7 +33,7 @@ from surveys.models import (Invitation, InvitationStatus, InvitationTrigger, Opp
                             OpportunityKind, OpportunitySource, OpportunityStatus,
                             RecoveryFollowUp, RecoveryStatus, SurveyKind, SurveyResponse)
 from surveys.reports import metrics, outcomes
-from surveys.reports.query import Grouping, Slice, buckets
+from service.reports.query import Grouping, Slice, buckets
 
 _numbers = count(1)
 

@@ -1,0 +1,82 @@
+"""GET /api/v1/reports (what can be asked) and GET /api/v1/reports/{metric}."""
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from service.api import current_user, doc, query_args
+from service.db_types import utcnow
+from service.reports import export
+from service.reports.registry import Report, reports
+from service.reports.schemas import ReportCatalog, ReportQuery, ReportResult
+from service.reports.service import compute, may_read, report_named
+
+blueprint = Blueprint("reports_api", __name__)
+
+_query = ReportQuery()
+_TAGS = ["reports"]
+
+
+def describe(report: Report) -> dict:
+    """A report's name, title, groupings, filters and columns, in the caller's language."""
+    return {"name": report.name, "title": str(report.title),
+            "description": str(report.description), "section": report.section,
+            "group_by": [grouping.value for grouping in report.groupings],
+            "filters": list(report.filters),
+            "columns": [{"key": column.key, "label": str(column.label), "unit": column.unit,
+                         "drillable": column.drill is not None} for column in report.columns]}
+
+
+@blueprint.get("/reports")
+@doc("The reports you may read: their groupings, filters and columns", tags=_TAGS,
+     responses={200: ReportCatalog})
+def catalog():
+    user = current_user()
+    return ReportCatalog().dump(
+        {"items": [describe(report) for report in reports() if may_read(user, report)]})
+
+
+@blueprint.get("/reports/<string:metric>")
+@doc("One report over a period, sliced and grouped, with the previous period beside it "
+     "(format=csv or xlsx: the same table as a download)", tags=_TAGS, query=ReportQuery,
+     responses={200: ReportResult, 404: "No such report"})
+def report(metric: str):
+    chosen = report_named(metric)
+    args = query_args(_query)
+    result = compute(chosen, current_user(), args, utcnow())
+    if args["format"] != "json":
+        return download(chosen, result, args["format"])
+    return ReportResult().dump(dump_numbers(chosen, result))
+
+
+def dump_numbers(report: Report, result: dict) -> dict:
+    """The result with its numbers passed through the report's numbers schema."""
+    numbers = report.numbers()
+    dumped = dict(result)
+    dumped["total"] = numbers.dump(result["total"]) if result["total"] is not None else None
+    dumped["groups"] = [{"key": group["key"], "label": group["label"],
+                         **numbers.dump(group),
+                         **({"previous": numbers.dump(group["previous"])
+                             if group["previous"] is not None else None}
+                            if "previous" in group else {})}
+                        for group in result["groups"]]
+    previous = result.get("previous")
+    if previous:
+        dumped["previous"] = {**previous, "total": numbers.dump(previous["total"])}
+    return dumped
+
+
+def download(report: Report, result: dict, kind: str) -> Response:
+    """The report's table as a CSV or XLSX attachment."""
+    from flask_babel import gettext as _
+
+    rows = export.table(report, result, _("Group"))
+    if kind == "csv":
+        body, mimetype = export.to_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = export.to_xlsx(rows, str(report.title))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{export.filename(report, result, kind)}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,53 @@
+"""Intake: tickets created in the period, how many came back as follow-ups of closed ones,
+and how many are still open (the example every ticket report follows)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields
+
+from service.reports.engine import Metric
+from service.reports.query import Part, Slice, count_if
+from service.reports.registry import Column, Report, Unit, register
+from tickets.analytics.dimensions import ticket_columns, ticket_groupings, tickets_with_accounts
+from tickets.models import OPEN_STATUSES, Ticket
+
+
+def _parts(period: Slice) -> list[Part]:
+    return [Part(Ticket.created_at, {
+        "created": count_if(),
+        "still_open": count_if(Ticket.status.in_(OPEN_STATUSES)),
+        "follow_ups": count_if(Ticket.follow_up_of_id.is_not(None)),
+    }, period.conditions(ticket_columns()), select_from=tickets_with_accounts(),
+        ticket=Ticket.id)]
+
+
+def _numbers(row: dict[str, Any]) -> dict[str, Any]:
+    return {"created": row.get("created") or 0, "still_open": row.get("still_open") or 0,
+            "follow_ups": row.get("follow_ups") or 0}
+
+
+class IntakeNumbers(Schema):
+    created = fields.Integer(metadata={"description": "Tickets created in the period."})
+    still_open = fields.Integer(metadata={"description": "Of those, open now."})
+    follow_ups = fields.Integer(metadata={
+        "description": "Of those, follow-ups of a closed ticket (the customer came back)."})
+
+
+INTAKE = register(Report(
+    name="intake",
+    title=_l("Intake"),
+    description=_l("Tickets created in the period, by when they came, where from and for "
+                   "whom; how many are still open and how many followed up a closed one."),
+    metric=Metric(_parts, {grouping: [expression]
+                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    numbers=IntakeNumbers,
+    columns=(Column("created", _l("Created"), Unit.COUNT, drill="created"),
+             Column("still_open", _l("Still open"), Unit.COUNT, drill="still_open",
+                    better="down"),
+             Column("follow_ups", _l("Follow-ups of closed tickets"), Unit.COUNT,
+                    drill="follow_ups", better="down")),
+    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    order=10,
+))
