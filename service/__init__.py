@@ -68,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_reports() -> None:
     """Import each domain's reports so the registry knows them (service.reports)."""
     import tickets.analytics  # noqa: F401
+    import surveys.reports.registered  # noqa: F401
 
 
 def _import_models() -> None:
@@ -112,7 +113,6 @@ def _register_blueprints(app: Flask) -> None:
     from surveys.opportunities.api import blueprint as opportunities_api
     from surveys.public_views import blueprint as survey_pages
     from surveys.recovery.api import blueprint as recovery_api
-    from surveys.reports.api import blueprint as survey_reports_api
     from service.reports.api import blueprint as reports_api
     from surveys.signals.api import blueprint as signal_rules_api
     from knowledge_base.api import blueprint as kb_api
@@ -126,7 +126,7 @@ def _register_blueprints(app: Flask) -> None:
                                       webhooks_api, mailboxes_admin_api,
                                       inbound_email_api, tasks_api, resolution_api,
                                       surveys_api, recovery_api, opportunities_api,
-                                      signal_rules_api, survey_reports_api, reports_api, kb_api,
+                                      signal_rules_api, reports_api, kb_api,
                                       audit_api, privacy_api]))
     app.register_blueprint(metrics)
     app.register_blueprint(openapi)

@@ -663,3 +663,17 @@ def test_files_too_large_together_get_a_clean_413(client, customer, app_config):
     assert response.status_code == 413
     assert "too large together" in response.get_data(as_text=True)
     assert count(Message) == messages and count(Attachment) == 0
+
+
+def test_session_ends_when_the_contact_is_erased(client):
+    from service.privacy import erase
+
+    contact = Contact(email="erase-me@example.com", name="Erase Me")
+    db.session.add(contact)
+    db.session.commit()
+    sign_in(client, contact)
+    assert client.get("/portal").status_code == 200
+    erase.erase_customer(contact.id, reason="request")
+    assert client.get("/portal").status_code == 302
+    with client.session_transaction() as session:
+        assert "portal" not in session

@@ -11,7 +11,7 @@ from service.reports.engine import Metric
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
 from tickets.analytics.dimensions import ticket_columns, ticket_groupings, tickets_with_accounts
-from tickets.models import OPEN_STATUSES, Ticket
+from tickets.models import OPEN_STATUSES, Channel, Ticket
 
 
 def _parts(period: Slice) -> list[Part]:
@@ -51,3 +51,12 @@ INTAKE = register(Report(
     filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
     order=10,
 ))
+
+
+def created_part(period: Slice, channels: tuple[Channel, ...], name: str = "tickets") -> Part:
+    """A Part counting the tickets created in the period through `channels` (as measure
+    `name`), for other domains' reports that set tickets beside their own rows (e.g. the
+    knowledge base's deflection rate); the slice's ticket filters apply."""
+    return Part(Ticket.created_at, {name: count_if(Ticket.channel.in_(channels))},
+                period.conditions(ticket_columns()), select_from=tickets_with_accounts(),
+                ticket=Ticket.id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import current_app, g, session
 
 from service.directory.models import Contact
+from service.privacy.registry import is_erased_email
 from service.extensions import db
 
 SESSION_KEY = "portal"
@@ -63,6 +64,8 @@ def _load() -> PortalViewer | None:
         return None
     contact = db.session.get(Contact, contact_id)
     if contact is None:  # deleted (or merged away) since: the session ends with it
+        return None
+    if is_erased_email(contact.email):  # erased on request: their sessions end at once
         return None
     return PortalViewer(contact, ticket_ids, issued_at)
 
