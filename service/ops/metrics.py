@@ -98,13 +98,17 @@ def _read_state(app: Flask) -> list[tuple[str, str, tuple[str, ...], list]]:
     if app.config.get("REDIS_URL"):
         redis_up = 1
         try:
-            queued, rq_failed = _rq_counts(app)
+            queued, rq_failed, listening = _rq_counts(app)
         except Exception as error:  # Redis down: say so, keep serving the other gauges
             log.warning("metrics: redis unavailable: %s", error)
             redis_up = 0
         else:
             depth += [((name,), count) for name, count in queued.items()]
             failed += [((name,), count) for name, count in rq_failed.items()]
+            samples.append((
+                "loopdesk_rq_workers",
+                "Live RQ workers listening on each queue (their heartbeat key has not expired).",
+                ("queue",), [((name,), count) for name, count in listening.items()]))
         samples.append(("loopdesk_redis_up", "1 when Redis answered the last scrape.", (),
                         [((), redis_up)]))
     samples += [
@@ -120,8 +124,9 @@ def _read_state(app: Flask) -> list[tuple[str, str, tuple[str, ...], list]]:
     return samples
 
 
-def _rq_counts(app: Flask) -> tuple[dict[str, int], dict[str, int]]:
-    from rq import Queue
+def _rq_counts(app: Flask) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Per queue: jobs waiting, jobs failed, and live workers listening."""
+    from rq import Queue, Worker
     from rq.registry import FailedJobRegistry
 
     from service.jobs import QUEUES, redis_connection
@@ -133,8 +138,12 @@ def _rq_counts(app: Flask) -> tuple[dict[str, int], dict[str, int]]:
         pipeline.llen(queue.key)
         pipeline.zcard(FailedJobRegistry(queue=queue).key)
     counts = pipeline.execute()
+    # A worker's key expires when its heartbeat stops, so a dead worker drops out here.
+    listening = {name: Worker.count(connection=connection,
+                                    queue=Queue(name, connection=connection))
+                 for name in QUEUES}
     return ({name: int(counts[2 * i]) for i, name in enumerate(QUEUES)},
-            {name: int(counts[2 * i + 1]) for i, name in enumerate(QUEUES)})
+            {name: int(counts[2 * i + 1]) for i, name in enumerate(QUEUES)}, listening)
 
 
 def _open_breached_tickets() -> int:

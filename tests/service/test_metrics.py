@@ -228,6 +228,22 @@ def test_queue_depth_and_failures_with_redis(rq_app):
     assert value(text, "loopdesk_jobs_failed", queue="default") == 1
     assert value(text, "loopdesk_jobs_failed", queue="mail") == 0
     assert re.search(r'loopdesk_job_queue_depth\{queue="webhooks"\} 0', text)
+    # The burst worker is gone: the queue is listed, with no worker.
+    assert re.search(r'loopdesk_rq_workers\{queue="mail"\} 0', text)
+
+
+def test_live_workers_per_queue(rq_app):
+    from rq import Queue, Worker
+
+    connection = jobs.redis_connection(rq_app)
+    worker = Worker([Queue("mail", connection=connection)], connection=connection)
+    worker.register_birth()
+    try:
+        text = metrics_text(rq_app)
+        assert value(text, "loopdesk_rq_workers", queue="mail") == 1
+        assert value(text, "loopdesk_rq_workers", queue="default") == 0
+    finally:
+        worker.register_death()
 
 
 def test_redis_down_is_reported_not_a_500(app):
