@@ -175,6 +175,9 @@ def erase_contact(contact_id: int, token: str) -> dict[str, int]:
                 Message.original_body.is_not(None)))
             .values(body=ERASED, body_html=None, original_body=None)),
         "attachments": _erase_attachments(contact_id),
+        # Routing may have quoted the customer (e.g. "VIP: Acme Ltd") when it set priority.
+        "priority_reasons": scrub_columns(Ticket, ("priority_reason",),
+                                          Ticket.contact_id == contact_id, needles),
         "events": _scrub_events(tickets, needles),
         "resolutions": _scrub_resolutions(tickets, needles),
         "staff_notifications": _scrub_notifications(contact_id, needles),

@@ -100,6 +100,7 @@ def seed(make_ticket, make_user) -> dict:
     db.session.add(Attachment(ticket_id=zelda_ticket.id, message_id=message.id,
                               filename="zelda.png", content_type="image/png",
                               size=len(data), sha256=sha))
+    zelda_ticket.priority_reason = "VIP account Quixote Ltd (zelda@example.com)"
     resolution = Resolution(ticket_id=zelda_ticket.id, summary="Reset for Zelda Quixote",
                             root_cause="firmware", verification_method="call",
                             verification_result="works")
@@ -247,6 +248,7 @@ def test_erase_blanks_personal_data_everywhere_and_keeps_the_numbers(db_app, mak
     ticket = db.session.get(Ticket, ids["zelda_ticket"])
     assert ticket.subject == "[erased]" and ticket.status.value == "closed"
     assert ticket.priority is not None and ticket.first_responded_at is not None
+    assert "Quixote" not in ticket.priority_reason and "zelda@" not in ticket.priority_reason
     assert db.session.scalar(select(func.count()).select_from(PortalSignInLink)) == 0
     assert db.session.get(SurveyOptOut, ids["zelda"]) is not None  # never surveyed again
     responses = db.session.scalars(select(SurveyResponse).where(
