@@ -23,7 +23,8 @@ from service.privacy.console import blueprint as console_blueprint
 from surveys.models import (Invitation, InvitationStatus, InvitationTrigger, SurveyKind,
                             SurveyOptOut, SurveyResponse)
 from surveys.reports import metrics
-from service.reports.query import Slice
+from service.reports import engine, registry
+from service.reports.query import Grouping, Slice
 from tests.surveys.helpers import close_ticket
 from tickets import conversation
 from tickets.channels.chat.models import ChatSession
@@ -158,6 +159,13 @@ def numbers() -> dict:
     counts["csat"] = metrics.csat(PERIOD)["total"]
     counts["nps"] = metrics.nps(PERIOD)["total"]
     counts["attachment_bytes"] = db.session.scalar(select(func.sum(Attachment.size)))
+    # Every registered report, in total and by channel where it has that breakdown.
+    for report in registry.reports():
+        counts[f"report {report.name}"] = engine.run(report.metric, PERIOD)["total"]
+        if Grouping.CHANNEL in report.metric.dimensions:
+            counts[f"report {report.name} by channel"] = engine.run(
+                report.metric, PERIOD, Grouping.CHANNEL, top=None)["groups"]
+    assert len(counts) > 12  # the reports are registered
     return counts
 
 
