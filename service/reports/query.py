@@ -86,17 +86,23 @@ class Slice:
         length = self.end - self.start
         return replace(self, start=self.start - length, end=self.start)
 
-    def conditions(self, columns: Mapping[str, Any]) -> list:
+    def conditions(self, columns: Mapping[str, Any], *, teamless: bool = True) -> list:
         """SQL conditions on a table whose dimension columns are given by name (the
-        FILTERS: "team", "agent", "product", …); a filter on a missing one matches none."""
+        FILTERS: "team", "agent", "product", …); a filter on a missing one matches none.
+
+        `teamless`: whether a lead's scope takes in the rows of no team (answers that
+        belong to the company, like relationship NPS) or not (tickets: as on the
+        dashboard, a ticket no team holds is the admins' to see)."""
         result = []
         team = columns.get("team")
         if self.team_ids is not None:
-            # A lead sees their teams' rows and the rows of no team (relationship NPS and
-            # other answers that belong to the company, not to a team); a team filter
-            # below narrows that to one team.
-            result.append(or_(team.in_(self.team_ids), team.is_(None)) if team is not None
-                          else false())
+            # A team filter below narrows the scope to one team.
+            if team is None:
+                result.append(false())
+            elif teamless:
+                result.append(or_(team.in_(self.team_ids), team.is_(None)))
+            else:
+                result.append(team.in_(self.team_ids) if self.team_ids else false())
         for name in FILTERS:
             value = getattr(self, name)
             if value is None:

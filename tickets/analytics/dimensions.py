@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from service.directory.models import Account
-from service.reports.query import Grouping
+from service.reports.query import Grouping, Slice
 from tickets.models import Ticket
 from tickets.tasks.models import Task
 
@@ -24,6 +24,12 @@ def ticket_columns() -> dict[str, Any]:
     return {"team": Ticket.team_id, "agent": Ticket.assignee_id, "channel": Ticket.channel,
             "priority": Ticket.priority, "category": Ticket.category,
             "product": Ticket.product, "tier": Account.tier, "account": Ticket.account_id}
+
+
+def ticket_conditions(period: Slice) -> list:
+    """The slice's scope and filters as conditions on tickets joined to accounts; a
+    lead's scope leaves out tickets no team holds, as the dashboard does."""
+    return period.conditions(ticket_columns(), teamless=False)
 
 
 def tickets_with_accounts() -> Any:

@@ -10,7 +10,8 @@ from marshmallow import Schema, fields
 from service.reports.engine import Metric
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import ticket_columns, ticket_groupings, tickets_with_accounts
+from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+                                          tickets_with_accounts)
 from tickets.models import OPEN_STATUSES, Channel, Ticket
 
 
@@ -19,7 +20,7 @@ def _parts(period: Slice) -> list[Part]:
         "created": count_if(),
         "still_open": count_if(Ticket.status.in_(OPEN_STATUSES)),
         "follow_ups": count_if(Ticket.follow_up_of_id.is_not(None)),
-    }, period.conditions(ticket_columns()), select_from=tickets_with_accounts(),
+    }, ticket_conditions(period), select_from=tickets_with_accounts(),
         ticket=Ticket.id)]
 
 
@@ -58,5 +59,5 @@ def created_part(period: Slice, channels: tuple[Channel, ...], name: str = "tick
     `name`), for other domains' reports that set tickets beside their own rows (e.g. the
     knowledge base's deflection rate); the slice's ticket filters apply."""
     return Part(Ticket.created_at, {name: count_if(Ticket.channel.in_(channels))},
-                period.conditions(ticket_columns()), select_from=tickets_with_accounts(),
+                ticket_conditions(period), select_from=tickets_with_accounts(),
                 ticket=Ticket.id)

@@ -1,0 +1,146 @@
+"""Response times: first-response, resolution and handle time of tickets, each as a count,
+a median and a 90th percentile in calendar seconds (see /docs/reports.md, "Response
+times")."""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from service.extensions import db
+from service.reports.engine import Metric
+from service.reports.numbers import rounded
+from service.reports.query import Part, Slice, count_if, percentile
+from service.reports.registry import Column, Report, Unit, register
+from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+                                          tickets_with_accounts)
+from tickets.models import SlaPause, Status, Ticket, TicketEvent
+
+
+def elapsed_seconds(later: Any, earlier: Any) -> Any:
+    """SQL: calendar seconds from `earlier` to `later`, the same on both databases."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _paused_seconds() -> Any:
+    """SQL: calendar seconds the ticket's SLA clock stood paused (waiting on the customer)
+    before its latest resolution.
+
+    Ticket.sla_paused_seconds cannot serve: it holds business seconds of the policy's
+    calendar (tickets.sla._add_paused_time), which do not subtract from calendar time.
+    """
+    until = case((or_(SlaPause.resumed_at.is_(None), SlaPause.resumed_at > Ticket.resolved_at),
+                  Ticket.resolved_at), else_=SlaPause.resumed_at)
+    return (select(func.coalesce(func.sum(elapsed_seconds(until, SlaPause.paused_at)), 0))
+            .where(SlaPause.ticket_id == Ticket.id, SlaPause.paused_at < Ticket.resolved_at)
+            .scalar_subquery())
+
+
+def _status(event: Any, key: str) -> Any:
+    return event.data[key].as_string()
+
+
+def _resolved_before_reopening() -> Any:
+    """SQL: calendar seconds the ticket lay resolved (or closed) before a reopening, for
+    every reopening before its latest resolution: from the last status change to resolved
+    (or to closed straight from another status) up to the reopening."""
+    reopening, before = aliased(TicketEvent), aliased(TicketEvent)
+    stopped_at = (select(func.max(before.created_at))
+                  .where(before.ticket_id == reopening.ticket_id, before.id < reopening.id,
+                         before.kind == "status_changed",
+                         or_(_status(before, "to") == Status.RESOLVED.value,
+                             and_(_status(before, "to") == Status.CLOSED.value,
+                                  _status(before, "from") != Status.RESOLVED.value)))
+                  .scalar_subquery())
+    return (select(func.coalesce(func.sum(elapsed_seconds(reopening.created_at, stopped_at)), 0))
+            .where(reopening.ticket_id == Ticket.id, reopening.kind == "status_changed",
+                   _status(reopening, "to") == Status.REOPENED.value,
+                   reopening.created_at < Ticket.resolved_at)
+            .scalar_subquery())
+
+
+def _parts(period: Slice) -> list[Part]:
+    scope = ticket_conditions(period)
+    source = tickets_with_accounts()
+    first_response = elapsed_seconds(Ticket.first_responded_at, Ticket.created_at)
+    resolution = elapsed_seconds(Ticket.resolved_at, Ticket.created_at)
+    handle = resolution - _paused_seconds() - _resolved_before_reopening()
+    return [
+        Part(Ticket.first_responded_at, {
+            "fr_count": count_if(),
+            "fr_median": percentile(first_response, 0.5),
+            "fr_p90": percentile(first_response, 0.9),
+        }, list(scope), select_from=source, ticket=Ticket.id),
+        Part(Ticket.resolved_at, {
+            "res_count": count_if(),
+            "res_median": percentile(resolution, 0.5),
+            "res_p90": percentile(resolution, 0.9),
+            "handle_median": percentile(handle, 0.5),
+            "handle_p90": percentile(handle, 0.9),
+        }, list(scope), select_from=source, ticket=Ticket.id),
+    ]
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration to one decimal: SQLite's julianday arithmetic is off by microseconds."""
+    return None if value is None else rounded(Fraction(value), 1)
+
+
+def _numbers(row: dict[str, Any]) -> dict[str, Any]:
+    def times(count: str, prefix: str) -> dict[str, Any]:
+        return {"count": row.get(count) or 0, "median": _seconds(row.get(f"{prefix}_median")),
+                "p90": _seconds(row.get(f"{prefix}_p90"))}
+
+    return {"first_response": times("fr_count", "fr"), "resolution": times("res_count", "res"),
+            "handle": times("res_count", "handle")}
+
+
+class Durations(Schema):
+    count = fields.Integer(metadata={"description": "Tickets timed."})
+    median = fields.Float(allow_none=True, metadata={"description": "Median, in seconds."})
+    p90 = fields.Float(allow_none=True, metadata={
+        "description": "90th percentile (interpolated), in seconds."})
+
+
+class ResponseTimesNumbers(Schema):
+    first_response = fields.Nested(Durations, metadata={
+        "description": "Tickets first answered in the period: creation to first answer."})
+    resolution = fields.Nested(Durations, metadata={
+        "description": "Tickets resolved in the period: creation to (latest) resolution."})
+    handle = fields.Nested(Durations, metadata={
+        "description": "The same tickets' resolution time less the time spent waiting on "
+                       "the customer (SLA paused, or resolved before a reopening)."})
+
+
+RESPONSE_TIMES = register(Report(
+    name="response-times",
+    title=_l("Response times"),
+    description=_l("How long customers waited for a first answer and for a resolution, and "
+                   "how long tickets were in our hands (handle time): median and 90th "
+                   "percentile, in calendar time."),
+    metric=Metric(_parts, {grouping: [expression] * 2
+                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    numbers=ResponseTimesNumbers,
+    columns=(Column("first_response.median", _l("First response, median"), Unit.SECONDS,
+                    better="down"),
+             Column("first_response.p90", _l("First response, 90th percentile"), Unit.SECONDS,
+                    better="down"),
+             Column("resolution.median", _l("Resolution, median"), Unit.SECONDS,
+                    better="down"),
+             Column("resolution.p90", _l("Resolution, 90th percentile"), Unit.SECONDS,
+                    better="down"),
+             Column("handle.median", _l("Handle time, median"), Unit.SECONDS, better="down"),
+             Column("handle.p90", _l("Handle time, 90th percentile"), Unit.SECONDS,
+                    better="down"),
+             Column("first_response.count", _l("First responses"), Unit.COUNT,
+                    drill="fr_count"),
+             Column("resolution.count", _l("Resolved"), Unit.COUNT, drill="res_count")),
+    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    order=30,
+))
