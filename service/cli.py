@@ -243,7 +243,7 @@ def ticker_command() -> None:
 @click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap",
                                           "chat", "tasks", "confirmations", "surveys",
                                           "nps", "recovery", "opportunities", "revisits",
-                                          "health"]))
+                                          "health", "weekly-reports"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""
@@ -275,3 +275,6 @@ def register_cli(app: Flask) -> None:
     from service.privacy.cli import privacy_cli
 
     app.cli.add_command(privacy_cli)
+    from service.reports.cli import reports_cli
+
+    app.cli.add_command(reports_cli)

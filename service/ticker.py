@@ -41,6 +41,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
     from surveys.opportunities import jobs as opportunity_jobs
     from surveys.recovery import jobs as recovery_jobs
     from surveys.revisits import jobs as revisit_jobs
+    from service.reports import jobs as report_jobs
 
     interval = app.config["TICKER_INTERVAL_SECONDS"]
     return [
@@ -58,6 +59,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("opportunities", interval, opportunity_jobs.sweep_opportunities),
         Periodic("revisits", 3600, revisit_jobs.sweep_revisits),
         Periodic("health", 3600, health_jobs.refresh_health),
+        Periodic("weekly-reports", 3600, report_jobs.queue_weekly_reports),
     ]
 
 

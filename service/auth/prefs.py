@@ -28,6 +28,7 @@ NOTICE_KINDS: dict[str, object] = {
     "recovery_overdue": _l("A service-recovery follow-up is past its deadline"),
     "opportunity_assigned": _l("A sales opportunity is assigned to me"),
     "opportunity_returned": _l("An untouched opportunity of my team returned to the pool"),
+    "weekly_report": _l("The weekly report mail (Mondays, for the teams I lead or belong to)"),
 }
 
 

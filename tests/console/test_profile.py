@@ -99,7 +99,8 @@ def test_editing_the_profile(client, make_user, console_login):
     assert agent.notify_prefs == {"ticket_assigned": True, "customer_replied": True,
                                   "sla_alerts": False, "ticket_reopened": True,
                                   "recovery_opened": True, "recovery_overdue": True,
-                                  "opportunity_assigned": True, "opportunity_returned": True}
+                                  "opportunity_assigned": True, "opportunity_returned": True,
+                                  "weekly_report": False}
     # Nothing outside the form changes, however it is posted.
     assert agent.role == Role.AGENT and agent.email.endswith("@staff.test")
     assert agent.email != "evil@staff.test" and agent.is_active
