@@ -69,6 +69,7 @@ def _register_reports() -> None:
     """Import each domain's reports so the registry knows them (service.reports)."""
     import tickets.analytics  # noqa: F401
     import surveys.reports.registered  # noqa: F401
+    import knowledge_base.report  # noqa: F401
 
 
 def _import_models() -> None:
@@ -164,12 +165,13 @@ def _console_blueprints() -> list:
     from knowledge_base.console import blueprint as kb_console
     from service.audit.console import blueprint as audit_console
     from service.privacy.console import blueprint as privacy_console
+    from service.reports.console import blueprint as reports_console
 
     return [console, auth_views, queues, ticket_page, macros, customers, dashboard,
             admin_people, admin_system, admin_sla, admin_routing, tasks_console,
             resolution_console, opportunities_console, recovery_console, revisits_console,
             surveys_admin, signal_rules_console, kb_console, kb_tickets, audit_console,
-            privacy_console]
+            privacy_console, reports_console]
 
 
 def _register_cli(app: Flask) -> None:

@@ -212,3 +212,44 @@ def open_breached_ticket_count() -> int:
 
     return db.session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.sla_state == SlaState.BREACHED, Ticket.status.in_(OPEN_STATUSES))) or 0
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: int
+    number: str
+    subject: str
+    status: str
+    priority: str
+    team: str | None
+    team_zh: str | None
+    assignee: str | None
+    created_at: datetime
+
+
+def ticket_rows(ids: Select, *, limit: int = 50, after: int | None = None,
+                visible_to_user: User | None = None) -> tuple[int, list[TicketRow]]:
+    """The tickets whose ids `ids` selects, newest first (created, then id): how many in
+    all, and up to `limit` of those after ticket `after` in that order; with
+    `visible_to_user`, only the ones that staff user may see. Two queries."""
+    from service.directory.models import Team
+    from tickets.models import format_number
+    from tickets.services import visible_to
+
+    chosen = [Ticket.id.in_(ids)]
+    if visible_to_user is not None:
+        chosen.append(visible_to(visible_to_user))
+    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*chosen)) or 0
+    query = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.priority,
+                    Ticket.created_at, Team.name.label("team"), Team.name_zh.label("team_zh"),
+                    User.name.label("assignee"))
+             .outerjoin(Team, Team.id == Ticket.team_id)
+             .outerjoin(User, User.id == Ticket.assignee_id).where(*chosen))
+    if after is not None:
+        since = select(Ticket.created_at).where(Ticket.id == after).scalar_subquery()
+        query = query.where(or_(Ticket.created_at < since,
+                                and_(Ticket.created_at == since, Ticket.id < after)))
+    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return total, [TicketRow(row.id, format_number(row.id), row.subject, row.status.value,
+                             row.priority.value, row.team, row.team_zh, row.assignee,
+                             row.created_at) for row in db.session.execute(query)]

@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("kb_console.categories", _l("Categories"), Permission.KB_CATEGORIES, "kb"),
     NavItem("kb_console.numbers", _l("Knowledge base numbers"), Permission.KB_STATS, "kb"),
     NavItem("dashboard.show", _l("Dashboard"), Permission.DASHBOARD, "lead"),
+    NavItem("reports_console.index", _l("Reports"), Permission.DASHBOARD, "lead"),
     NavItem("admin_people.users", _l("Users"), Permission.ADMIN_USERS, "admin"),
     NavItem("admin_people.teams", _l("Teams"), Permission.ADMIN_USERS, "admin"),
     NavItem("admin_people.skills", _l("Skills"), Permission.ADMIN_USERS, "admin"),

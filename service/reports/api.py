@@ -14,6 +14,10 @@ blueprint = Blueprint("reports_api", __name__)
 
 _query = ReportQuery()
 _TAGS = ["reports"]
+# The keys every result has (service.reports.service.compute); any other comes from
+# Report.extra and is passed through as it is.
+_RESULT_KEYS = frozenset(("metric", "from_", "to", "zone", "group_by", "filters", "total",
+                          "groups", "previous"))
 
 
 def describe(report: Report) -> dict:
@@ -45,7 +49,10 @@ def report(metric: str):
     result = compute(chosen, current_user(), args, utcnow())
     if args["format"] != "json":
         return download(chosen, result, args["format"])
-    return ReportResult().dump(dump_numbers(chosen, result))
+    body = ReportResult().dump(dump_numbers(chosen, result))
+    # What the report adds through Report.extra (e.g. the opportunities' by_source).
+    body.update({key: value for key, value in result.items() if key not in _RESULT_KEYS})
+    return body
 
 
 def dump_numbers(report: Report, result: dict) -> dict:

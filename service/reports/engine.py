@@ -27,9 +27,10 @@ class Metric:
     build: Callable[[dict[str, Any]], dict[str, Any]]
 
     def additive(self, parts: Sequence[Part]) -> bool:
-        """Whether the buckets' measures add up to the total (no percentiles)."""
-        return not any(getattr(measure, "is_percentile", False)
-                       for part in parts for measure in part.measures.values())
+        """Whether the buckets' measures add up to the total (no percentile or distinct
+        count among them)."""
+        return all(getattr(measure, "additive", True)
+                   for part in parts for measure in part.measures.values())
 
     def grouping_expressions(self, group_by: Grouping) -> Sequence[Any]:
         """The SQL expressions of a dimension, or InvalidInput naming the allowed ones."""
@@ -153,7 +154,7 @@ def group_labels(group_by: Grouping, keys: Sequence[Any]) -> dict[Any, str]:
     """Names of the groups' keys: team, agent and account names (one query), the product
     or source itself; "" for None (the caller words "no team" in its own language)."""
     known = [key for key in keys if key is not None]
-    if group_by is Grouping.TEAM and known:
+    if group_by in (Grouping.TEAM, Grouping.DEPARTMENT) and known:
         locale = get_locale()
         chinese = locale is not None and locale.language == "zh"
         return {row.id: (row.name_zh if chinese and row.name_zh else row.name)

@@ -181,7 +181,7 @@ class Measure:
     into: COUNT(*), SUM(column) or percentile_cont(fraction) of `column`, each FILTERed
     by `conditions` (on top of its part's conditions)."""
 
-    kind: str  # "count", "sum" or "percentile"
+    kind: str  # "count", "distinct", "sum" or "percentile"
     column: Any = None
     conditions: tuple = ()
     fraction: float | None = None
@@ -189,6 +189,12 @@ class Measure:
     @property
     def is_percentile(self) -> bool:
         return self.kind == "percentile"
+
+    @property
+    def additive(self) -> bool:
+        """Whether time buckets' values add up to the total's (counts and sums do;
+        percentiles and distinct counts do not)."""
+        return self.kind in ("count", "sum")
 
     def __clause_element__(self) -> Any:
         """The aggregate as SQL (counts and sums; percentiles need the dialect: sql())."""
@@ -200,6 +206,8 @@ class Measure:
         """The aggregate in the given dialect's SQL (percentiles: PostgreSQL only)."""
         if self.kind == "count":
             aggregate = func.count()
+        elif self.kind == "distinct":
+            aggregate = func.count(func.distinct(self.column))
         elif self.kind == "sum":
             aggregate = func.sum(self.column)
         else:
@@ -216,6 +224,11 @@ class Measure:
 def count_if(*conditions) -> Measure:
     """COUNT(*) FILTER (WHERE …) of the rows meeting every condition."""
     return Measure("count", conditions=conditions)
+
+
+def count_distinct(column, *conditions) -> Measure:
+    """COUNT(DISTINCT column) FILTER (WHERE …), NULLs not counted (e.g. active accounts)."""
+    return Measure("distinct", column, (*conditions, column.is_not(None)))
 
 
 def sum_if(column, *conditions) -> Measure:

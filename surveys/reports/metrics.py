@@ -13,7 +13,11 @@ responses or invitations; only the divisions are done in Python (see numbers.py)
   whenever that happened; rates are of those sent.
 
 Answers and invitations keep the team, agent, product and account of the ticket (or
-account) they came from, so they are counted by who served the customer then.
+account) they came from, so they are counted by who served the customer then. NPS and
+CSAT answers are also joined to their ticket (tickets.analytics.dimensions.service_facts):
+they can be grouped by whether it breached an SLA target, how often it was reopened, how
+many departments worked on it, its channel, priority, category and account tier, and
+filtered by the last four; answers without a ticket fall in the group of no value.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from surveys.models import Invitation, SurveyKind, SurveyResponse
+from tickets.analytics.dimensions import service_facts
 from service.reports.engine import Metric, run
 from service.reports.numbers import average, nps_score, percent
 from service.reports.query import DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if
@@ -35,8 +40,25 @@ INVITATION_COLUMNS = {"team": Invitation.team_id, "agent": Invitation.agent_id,
                       "product": Invitation.product, "account": Invitation.account_id}
 
 
+# Made once: the join, the groupings and the filters must name the same ticket alias.
+_JOIN_TICKET, _TICKET_GROUPINGS, _TICKET_FILTERS = service_facts(SurveyResponse.ticket_id)
+# An answer's filter columns: its own team, agent, product, account; its ticket's others.
+ANSWER_FILTERS = {**RESPONSE_COLUMNS, **_TICKET_FILTERS}
+
+
 def _dimensions(columns: dict[str, Any]) -> dict[Grouping, list[Any]]:
     return {Grouping(name): [column] for name, column in columns.items()}
+
+
+def _answers() -> Any:
+    """FROM survey_responses LEFT JOIN its ticket (and the ticket's account)."""
+    return _JOIN_TICKET(SurveyResponse.__table__)
+
+
+# Answers group by their own team, agent, product and account, and by their ticket's facts.
+ANSWER_DIMENSIONS = {**_dimensions(RESPONSE_COLUMNS),
+                     **{grouping: [expression] for grouping, expression
+                        in _TICKET_GROUPINGS.items()}}
 
 
 # ---------------------------------------------------------------------------- NPS
@@ -48,7 +70,8 @@ def _nps_parts(period: Slice) -> list[Part]:
         "promoters": count_if(score >= PROMOTER_MIN),
         "passives": count_if(score > DETRACTOR_MAX, score < PROMOTER_MIN),
         "detractors": count_if(score <= DETRACTOR_MAX),
-    }, [SurveyResponse.kind == SurveyKind.NPS, *period.conditions(RESPONSE_COLUMNS)])]
+    }, [SurveyResponse.kind == SurveyKind.NPS, *period.conditions(ANSWER_FILTERS)],
+        select_from=_answers(), ticket=SurveyResponse.ticket_id)]
 
 
 def _nps_numbers(row: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +86,7 @@ def _nps_numbers(row: dict[str, Any]) -> dict[str, Any]:
             "nps": nps_score(promoters, detractors, total)}
 
 
-NPS = Metric(_nps_parts, _dimensions(RESPONSE_COLUMNS), _nps_numbers)
+NPS = Metric(_nps_parts, ANSWER_DIMENSIONS, _nps_numbers)
 
 
 def nps(period: Slice, group_by: Grouping | None = None, *, zone: ZoneInfo | None = None,
@@ -86,7 +109,8 @@ def _csat_parts(period: Slice) -> list[Part]:
         measures[f"{name}_sum"] = sum_if(column)
         measures[f"{name}_satisfied"] = count_if(column >= SATISFIED_MIN)
     return [Part(SurveyResponse.created_at, measures,
-                 [SurveyResponse.kind == SurveyKind.CSAT, *period.conditions(RESPONSE_COLUMNS)])]
+                 [SurveyResponse.kind == SurveyKind.CSAT, *period.conditions(ANSWER_FILTERS)],
+                 select_from=_answers(), ticket=SurveyResponse.ticket_id)]
 
 
 def _csat_numbers(row: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +128,7 @@ def _csat_numbers(row: dict[str, Any]) -> dict[str, Any]:
             "dimensions": dimensions}
 
 
-CSAT = Metric(_csat_parts, _dimensions(RESPONSE_COLUMNS), _csat_numbers)
+CSAT = Metric(_csat_parts, ANSWER_DIMENSIONS, _csat_numbers)
 
 
 def csat(period: Slice, group_by: Grouping | None = None, *, zone: ZoneInfo | None = None,

@@ -54,14 +54,15 @@ def _recovery_parts(period: Slice) -> list[Part]:
     conditions = _recovery_conditions(period)
     follow_up = RecoveryFollowUp
     return [
-        Part(follow_up.created_at, {"opened": count_if()}, conditions),
+        Part(follow_up.created_at, {"opened": count_if()}, conditions,
+             ticket=follow_up.ticket_id),
         Part(follow_up.closed_at, {
             "closed": count_if(),
             "closed_in_time": count_if(follow_up.closed_at <= follow_up.due_at),
             "resurveyed": count_if(follow_up.resurvey_invitation_id.is_not(None)),
             "resurvey_answered": count_if(follow_up.won_back.is_not(None)),
             "won_back": count_if(follow_up.won_back.is_(True)),
-        }, conditions),
+        }, conditions, ticket=follow_up.ticket_id),
     ]
 
 
@@ -97,6 +98,11 @@ def recovery(period: Slice, now: datetime, group_by: Grouping | None = None, *,
     result = run(RECOVERY, period, group_by, zone=zone, top=top)
     result["total"].update(open_follow_ups(period, now))
     return result
+
+
+def recovery_extra(period: Slice, result: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Report.extra of the recovery report: the total gains open_now and overdue_now."""
+    return {"total": {**result["total"], **open_follow_ups(period, now)}}
 
 
 # ---------------------------------------------------------------------------- opportunities
@@ -144,11 +150,20 @@ def opportunities(period: Slice, group_by: Grouping | None = None, *,
     """Opportunities created, contacted in time, won (and value) and lost, with the same
     numbers for every source in "by_source" (all sources listed, zeros included)."""
     result = run(OPPORTUNITIES, period, group_by, zone=zone, top=top)
-    by_source = run(OPPORTUNITIES, period, Grouping.SOURCE, top=None,
-                    with_total=False)["groups"]
-    found = {group["key"]: group for group in by_source}
-    empty = _opportunity_numbers({})
-    result["by_source"] = [found.get(source.value, {"key": source.value, "label": source.value,
-                                                     **empty})
-                           for source in OpportunitySource]
+    result["by_source"] = by_source(period)
     return result
+
+
+def by_source(period: Slice) -> list[dict[str, Any]]:
+    """The opportunity numbers of every source (zeros included), in the enum's order."""
+    groups = run(OPPORTUNITIES, period, Grouping.SOURCE, top=None, with_total=False)["groups"]
+    found = {group["key"]: group for group in groups}
+    empty = _opportunity_numbers({})
+    return [found.get(source.value, {"key": source.value, "label": source.value, **empty})
+            for source in OpportunitySource]
+
+
+def opportunities_extra(period: Slice, result: dict[str, Any], now: datetime
+                        ) -> dict[str, Any]:
+    """Report.extra of the opportunities report: by_source beside the groups."""
+    return {"by_source": by_source(period)}

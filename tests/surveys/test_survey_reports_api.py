@@ -115,6 +115,24 @@ def test_opportunity_report_by_source(client, data, admin):
     assert {g["key"] for g in body["groups"]} == {"nps_promoter", "ticket_signal"}
 
 
+def test_the_reports_export_their_tables(client, data, admin):
+    """The CSV of the CSAT report by month: its March row then the total, each column
+    beside its previous period (February: the NPS example's answers are all NPS, so the
+    previous CSAT total is empty). The recovery total carries open_now (0)."""
+    import csv
+    import io
+
+    exported = get(client, admin, "csat", f"{MARCH}&product=cloud&group_by=month&format=csv")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Group", "Average score", "Average score, previous period"]
+    assert rows[1][:2] == ["2026-03-01", "3.0"] and rows[2][:3] == ["Total", "3.0", ""]
+    recovery = get(client, admin, "recovery", f"{MARCH}&format=csv")
+    table = list(csv.reader(io.StringIO(recovery.data.decode("utf-8-sig"))))
+    assert table[0][-2] == "Overdue now" and table[-1][0] == "Total"
+    assert table[-1][table[0].index("Open now")] == "0"
+
+
 def test_default_period_is_the_last_30_days(client, app, admin):
     response(SurveyKind.NPS, 10, NOW - timedelta(days=2))
     response(SurveyKind.NPS, 0, NOW - timedelta(days=40))
@@ -174,7 +192,9 @@ def test_bad_parameters_are_400_with_field_errors(client, app, admin, path, quer
     assert field in response_.get_json()["errors"]
 
 
-def test_the_reports_are_in_the_openapi_document(app):
+def test_the_reports_are_in_the_openapi_document(app, admin):
+    """The five reports are served by the generic GET /api/v1/reports/{metric}, which is
+    documented with the query parameters they always took; GET /api/v1/reports lists them."""
     from service.openapi import build_spec
 
     # Built directly, so that another domain's schema-name clash (a warning, reported
@@ -184,7 +204,15 @@ def test_the_reports_are_in_the_openapi_document(app):
         paths = build_spec()["paths"]
     mine = ("Report", "Numbers", "ReportQuery")
     assert not [str(w.message) for w in caught if any(name in str(w.message) for name in mine)]
-    for path in ("nps", "csat", "survey-responses", "recovery", "opportunities"):
-        operation = paths[f"/api/v1/reports/{path}"]["get"]
-        assert operation["tags"] == ["reports"] and "200" in operation["responses"]
-        assert operation["parameters"][0]["in"] == "query"
+    operation = paths["/api/v1/reports/{metric}"]["get"]
+    assert operation["tags"] == ["reports"] and "200" in operation["responses"]
+    parameters = {(each["in"], each["name"]) for each in operation["parameters"]}
+    assert ("path", "metric") in parameters
+    assert {("query", name) for name in ("from", "to", "group_by", "team", "agent", "product",
+                                         "account", "tz", "top")} <= parameters
+    listing = app.test_client().get("/api/v1/reports", headers=admin).get_json()["items"]
+    sections = {item["name"]: item["section"] for item in listing}
+    assert {name: sections.get(name) for name in ("nps", "csat", "survey-responses",
+                                                  "recovery", "opportunities")} == {
+        "nps": "satisfaction", "csat": "satisfaction", "survey-responses": "satisfaction",
+        "recovery": "sales", "opportunities": "sales"}

@@ -1,2 +1,2 @@
 """Ticket reports: each module registers its reports with service.reports.registry."""
-from tickets.analytics import backlog, intake, sla, times  # noqa: F401
+from tickets.analytics import backlog, departments, intake, quality, sla, times  # noqa: F401

@@ -13,7 +13,7 @@ from service.db_types import utcnow
 from service.reports.engine import Metric
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
 from tickets.models import OPEN_STATUSES, PRIORITY_ORDER, SlaPause, Ticket
 from tickets.reports import AGE_BUCKETS
@@ -121,8 +121,7 @@ BACKLOG = register(Report(
     title=_l("Backlog"),
     description=_l("Tickets open at the end of the period, by how long they had been open "
                    "and by priority, and how many were past a due time."),
-    metric=Metric(_parts, {grouping: [expression]
-                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    metric=Metric(_parts, ticket_dimensions(1), _numbers),
     numbers=BacklogNumbers,
     columns=(Column("open", _l("Open"), Unit.COUNT, drill="open", better="down"),
              Column("breached_open", _l("Open past due"), Unit.COUNT, drill="breached_open",
@@ -131,7 +130,7 @@ BACKLOG = register(Report(
                for key, label in _AGE_LABELS.items()],
              *[Column(f"by_priority.{key}", label, Unit.COUNT, drill=f"priority_{key}")
                for key, label in _PRIORITY_LABELS.items()]),
-    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    filters=TICKET_FILTERS,
     time_groupings=False,
     order=40,
 ))

@@ -9,17 +9,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
-from sqlalchemy import String, cast, func, or_
+from sqlalchemy import String, cast, false, func, or_
 
 from service.db_types import utcnow
 from service.directory.models import Account
 from service.extensions import db
 from service.reports.engine import Metric
 from service.reports.numbers import average, percent, rounded
-from service.reports.query import Grouping, Part, Slice, count_if, percentile, sum_if
+from service.reports.query import (Grouping, Part, Slice, count_distinct, count_if, percentile,
+                                   sum_if)
 from service.reports.registry import Column, Report, Unit, register
 from tickets.analytics.dimensions import ticket_columns, ticket_groupings
-from tickets.analytics.quality import DistinctMetric, count_distinct
 from tickets.models import Ticket
 from tickets.tasks.models import Task, TaskStatus
 
@@ -33,12 +33,14 @@ def tasks_with_tickets() -> Any:
 def task_conditions(period: Slice) -> list:
     """The slice's scope and filters on tasks: `department` is the department asked,
     every other filter is the ticket's; a lead sees the tasks of their teams' tickets
-    (and of tickets of no team) and the tasks asked of their teams."""
+    and the tasks asked of their teams (tickets no team holds are the admins', as on
+    the dashboard)."""
     columns = {**ticket_columns(), "department": Task.department_id}
     conditions = replace(period, team_ids=None).conditions(columns)
     if period.team_ids is not None:
-        conditions.append(or_(Ticket.team_id.in_(period.team_ids), Ticket.team_id.is_(None),
-                              Task.department_id.in_(period.team_ids)))
+        conditions.append(or_(Ticket.team_id.in_(period.team_ids),
+                              Task.department_id.in_(period.team_ids))
+                          if period.team_ids else false())
     return conditions
 
 
@@ -169,7 +171,7 @@ DEPARTMENT_TIME = register(Report(
     title=_l("Time per department"),
     description=_l("Time departments spent on the tasks of cross-department tickets they "
                    "finished in the period, and how many departments a ticket involves."),
-    metric=DistinctMetric(_time_parts, task_dimensions(1), _time_numbers),
+    metric=Metric(_time_parts, task_dimensions(1), _time_numbers),
     numbers=DepartmentTimeNumbers,
     columns=(Column("total_seconds", _l("Time used"), Unit.SECONDS, drill="tasks"),
              Column("median_seconds", _l("Median per task"), Unit.SECONDS, drill="tasks",

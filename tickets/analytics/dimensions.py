@@ -12,6 +12,10 @@ from service.reports.query import Grouping, Slice
 from tickets.models import Ticket
 from tickets.tasks.models import Task
 
+# The Slice filters a ticket report accepts (department belongs to tasks).
+TICKET_FILTERS = ("team", "agent", "channel", "priority", "category", "product", "tier",
+                  "account")
+
 # Reopen counts and departments involved are grouped with their tail folded in: 2 means
 # "2 or more" reopens, 3 means "3 or more" departments.
 REOPENS_CAP = 2
@@ -50,6 +54,11 @@ def ticket_groupings() -> dict[Grouping, Any]:
             Grouping.CHANNEL: columns["channel"], Grouping.PRIORITY: columns["priority"],
             Grouping.CATEGORY: columns["category"], Grouping.PRODUCT: columns["product"],
             Grouping.TIER: columns["tier"], Grouping.ACCOUNT: columns["account"]}
+
+
+def ticket_dimensions(parts: int = 1) -> dict[Grouping, list[Any]]:
+    """The ticket groupings, one expression per part (for Metric.dimensions)."""
+    return {grouping: [expression] * parts for grouping, expression in ticket_groupings().items()}
 
 
 def service_facts(ticket_id: Any) -> tuple[Any, dict[Grouping, Any], dict[str, Any]]:

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 from service.reports.engine import Metric
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
 from tickets.models import OPEN_STATUSES, Channel, Ticket
 
@@ -41,15 +41,14 @@ INTAKE = register(Report(
     title=_l("Intake"),
     description=_l("Tickets created in the period, by when they came, where from and for "
                    "whom; how many are still open and how many followed up a closed one."),
-    metric=Metric(_parts, {grouping: [expression]
-                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    metric=Metric(_parts, ticket_dimensions(1), _numbers),
     numbers=IntakeNumbers,
     columns=(Column("created", _l("Created"), Unit.COUNT, drill="created"),
              Column("still_open", _l("Still open"), Unit.COUNT, drill="still_open",
                     better="down"),
              Column("follow_ups", _l("Follow-ups of closed tickets"), Unit.COUNT,
                     drill="follow_ups", better="down")),
-    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    filters=TICKET_FILTERS,
     order=10,
 ))
 

@@ -3,9 +3,8 @@ customer comes back with the same kind of problem (repeat issues), and how many 
 are complaints per active account (complaint rate). Definitions: docs/reports.md."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
@@ -15,9 +14,10 @@ from sqlalchemy.orm import aliased
 from service.extensions import db
 from service.reports.engine import Metric
 from service.reports.numbers import average, percent
-from service.reports.query import Measure, Part, Slice, count_if, sum_if
+from service.reports.query import Part, Slice, count_distinct, count_if, sum_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import ticket_columns, ticket_groupings, tickets_with_accounts
+from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
+                                          tickets_with_accounts)
 from tickets.facts import complaint_categories
 from tickets.models import Ticket
 
@@ -25,45 +25,8 @@ from tickets.models import Ticket
 # this long before it (calendar time, not business time).
 REPEAT_WINDOW = timedelta(days=30)
 
-# The Slice filters a ticket report accepts (department belongs to tasks).
-TICKET_FILTERS = ("team", "agent", "channel", "priority", "category", "product", "tier",
-                  "account")
-
-
-@dataclass(frozen=True)
-class DistinctCount(Measure):
-    """COUNT(DISTINCT column) FILTER (WHERE …): e.g. active accounts. Not additive, so a
-    report using it recounts its total rather than adding up its time buckets."""
-
-    def sql(self, dialect: str) -> Any:
-        """The aggregate as SQL (the same on every database)."""
-        aggregate = func.count(func.distinct(self.column))
-        return aggregate.filter(and_(*self.conditions)) if self.conditions else aggregate
-
-
-def count_distinct(column: Any, *conditions: Any) -> DistinctCount:
-    """COUNT(DISTINCT column) of the rows meeting every condition (NULLs not counted)."""
-    return DistinctCount("distinct", column, (*conditions, column.is_not(None)))
-
-
-@dataclass(frozen=True)
-class DistinctMetric(Metric):
-    """A Metric some of whose counts are distinct counts (see DistinctCount)."""
-
-    def additive(self, parts: Sequence[Part]) -> bool:
-        """Whether the buckets add up: no percentile and no distinct count."""
-        return super().additive(parts) and not any(
-            isinstance(measure, DistinctCount)
-            for part in parts for measure in part.measures.values())
-
-
-def ticket_dimensions(parts: int = 1) -> dict:
-    """The ticket groupings, one expression per part."""
-    return {grouping: [expression] * parts for grouping, expression in ticket_groupings().items()}
-
-
 def _ticket_part(moment: Any, measures: dict[str, Any], period: Slice, *extra: Any) -> Part:
-    return Part(moment, measures, [*period.conditions(ticket_columns()), *extra],
+    return Part(moment, measures, [*ticket_conditions(period), *extra],
                 select_from=tickets_with_accounts(), ticket=Ticket.id)
 
 
@@ -222,7 +185,7 @@ COMPLAINTS = register(Report(
     title=_l("Complaint rate"),
     description=_l("Tickets in a complaint category created in the period, per account "
                    "that opened a ticket in the period, and as a share of all tickets."),
-    metric=DistinctMetric(_complaint_parts, ticket_dimensions(), _complaint_numbers),
+    metric=Metric(_complaint_parts, ticket_dimensions(), _complaint_numbers),
     numbers=ComplaintNumbers,
     columns=(Column("per_account", _l("Complaints per active account"), Unit.RATIO,
                     drill="account_complaints", better="down"),

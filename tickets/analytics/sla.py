@@ -15,7 +15,7 @@ from service.reports.engine import Metric
 from service.reports.numbers import percent
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
 from tickets.models import SlaTarget, Ticket
 
@@ -132,8 +132,7 @@ SLA_COMPLIANCE = register(Report(
     description=_l("First-response and resolution targets met and breached, each counted "
                    "when it was decided: met when the reply or resolution came in time, "
                    "breached at its due time. Tickets without an SLA are left out."),
-    metric=Metric(_parts, {grouping: [expression] * 5
-                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    metric=Metric(_parts, ticket_dimensions(5), _numbers),
     numbers=SlaComplianceNumbers,
     columns=(Column("first_response.percent", _l("First response met %"), Unit.PERCENT,
                     better="up"),
@@ -148,6 +147,6 @@ SLA_COMPLIANCE = register(Report(
                     drill="fr_met", better="up"),
              Column("resolution.met", _l("Resolutions in time"), Unit.COUNT,
                     drill="res_met", better="up")),
-    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    filters=TICKET_FILTERS,
     order=20,
 ))

@@ -16,7 +16,7 @@ from service.reports.engine import Metric
 from service.reports.numbers import rounded
 from service.reports.query import Part, Slice, count_if, percentile
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (ticket_conditions, ticket_groupings,
+from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
 from tickets.models import SlaPause, Status, Ticket, TicketEvent
 
@@ -124,8 +124,7 @@ RESPONSE_TIMES = register(Report(
     description=_l("How long customers waited for a first answer and for a resolution, and "
                    "how long tickets were in our hands (handle time): median and 90th "
                    "percentile, in calendar time."),
-    metric=Metric(_parts, {grouping: [expression] * 2
-                           for grouping, expression in ticket_groupings().items()}, _numbers),
+    metric=Metric(_parts, ticket_dimensions(2), _numbers),
     numbers=ResponseTimesNumbers,
     columns=(Column("first_response.median", _l("First response, median"), Unit.SECONDS,
                     better="down"),
@@ -141,6 +140,6 @@ RESPONSE_TIMES = register(Report(
              Column("first_response.count", _l("First responses"), Unit.COUNT,
                     drill="fr_count"),
              Column("resolution.count", _l("Resolved"), Unit.COUNT, drill="res_count")),
-    filters=("team", "agent", "channel", "priority", "category", "product", "tier", "account"),
+    filters=TICKET_FILTERS,
     order=30,
 ))
