@@ -90,15 +90,19 @@ def from_environment(root: Path) -> dict[str, Any]:
 
 
 def _console_settings() -> dict[str, Any]:
-    """Console, sign-in and knowledge-base settings given in the environment (else DEFAULTS)."""
+    """Console, sign-in, ticket-policy and knowledge-base settings given in the environment
+    (else DEFAULTS)."""
     settings: dict[str, Any] = {}
     for name in ("CONSOLE_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS", "PASSWORD_RESET_MINUTES",
-                 "KB_REVIEW_DAYS", "KB_ATTACHMENT_MAX_BYTES", "CHECK_TIMEOUT_SECONDS"):
+                 "KB_REVIEW_DAYS", "KB_ATTACHMENT_MAX_BYTES", "CHECK_TIMEOUT_SECONDS",
+                 "TASK_DEFAULT_MINUTES", "REOPEN_GRACE_DAYS"):
         if os.environ.get(name):
             settings[name] = int(os.environ[name])
     for name in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_LOGIN_CLIENT", "KB_SUGGEST_RATE_LIMIT"):
         if os.environ.get(name):
             settings[name] = os.environ[name]
+    if os.environ.get("COMPLAINT_CATEGORIES"):
+        settings["COMPLAINT_CATEGORIES"] = _list("COMPLAINT_CATEGORIES")
     return settings
 
 
