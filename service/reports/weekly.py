@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, format_decimal, gettext as _
+from flask_babel import force_locale
 from jinja2 import FileSystemLoader
 from sqlalchemy import exists, or_, select
 
@@ -39,6 +39,7 @@ from service.notify import mail
 from service.notify.models import OutboundMail
 from service.reports import access
 from service.reports.query import local_midnight
+from service.reports.formatting import change, format_value
 from service.reports.registry import Column, Report, Unit, get, reports
 from service.reports.service import compute, may_read
 
@@ -204,8 +205,8 @@ def headline_rows(user: User, start: datetime, end: datetime, monday: date,
         current = column.value(result["total"])
         previous = column.value((result.get("previous") or {}).get("total"))
         rows.append({"name": report.name, "title": str(report.title),
-                     "label": str(column.label), "current": formatted(current, column.unit),
-                     "previous": formatted(previous, column.unit),
+                     "label": str(column.label), "current": format_value(current, column.unit),
+                     "previous": format_value(previous, column.unit),
                      "change": change(current, previous, column),
                      "link": console_link(report.name, monday)})
     return rows
@@ -243,51 +244,6 @@ def console_link(name: str, monday: date) -> str:
     query = urlencode({"from": (monday - timedelta(days=7)).isoformat(),
                        "to": (monday - timedelta(days=1)).isoformat()})
     return f"{current_app.config['BASE_URL']}/console/reports/{quote(name, safe='')}?{query}"
-
-
-def formatted(value: Any, unit: str) -> str:
-    """A headline value as the mail shows it, in the current locale ("–": no value)."""
-    if value is None:
-        return "–"
-    if unit == Unit.COUNT:
-        return format_decimal(value, "#,##0")
-    if unit == Unit.PERCENT:
-        return format_decimal(value, "#,##0.0") + "%"
-    if unit == Unit.SECONDS:
-        return duration(value)
-    if unit == Unit.SCORE:
-        return format_decimal(value, "#,##0.0#")
-    return format_decimal(value, "#,##0.00")  # money, ratios
-
-
-def duration(seconds: float) -> str:
-    """A duration in minutes, hours or days, as a reader would say it."""
-    sign, seconds = ("−" if seconds < 0 else ""), abs(seconds)
-    if seconds < 3600:
-        return sign + _("%(count)s min", count=format_decimal(seconds / 60, "#,##0"))
-    if seconds < 48 * 3600:
-        return sign + _("%(count)s h", count=format_decimal(seconds / 3600, "#,##0.0"))
-    return sign + _("%(count)s d", count=format_decimal(seconds / 86400, "#,##0.0"))
-
-
-def change(current: Any, previous: Any, column: Column) -> dict[str, Any] | None:
-    """Last week minus the week before, formatted with its sign, and whether that is
-    "better", "worse" or "same" (None: the column says neither way is better)."""
-    if current is None or previous is None:
-        return None
-    delta = current - previous
-    if column.unit == Unit.PERCENT:
-        text = _("%(count)s pts", count=format_decimal(abs(delta), "#,##0.0"))
-    elif column.unit == Unit.SECONDS:
-        text = duration(abs(delta))
-    else:
-        text = formatted(abs(delta), column.unit)
-    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
-    verdict = None
-    if column.better is not None:
-        verdict = "same" if delta == 0 else (
-            "better" if (delta > 0) == (column.better == "up") else "worse")
-    return {"text": sign + text, "verdict": verdict}
 
 
 def _computed(report: Report, user: User, args: dict[str, Any],
