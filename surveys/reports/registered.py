@@ -27,9 +27,9 @@ _ACCOUNTS_ONLY = _l("Opportunities belong to accounts: filter them by account.")
 NPS = register(Report(
     name="nps",
     title=_l("NPS"),
-    description=_l("Net Promoter Score (% promoters − % detractors) of the NPS answers given "
-                   "in the period, with its counts; also by whether the ticket breached its "
-                   "SLA, its reopens and the departments that worked on it."),
+    description=_l("Net Promoter Score (promoters minus detractors, in percent) of the NPS "
+                   "answers given in the period, with its counts; also by whether the ticket "
+                   "breached its SLA, its reopens and the departments that worked on it."),
     metric=metrics.NPS,
     numbers=NpsNumbers,
     columns=(Column("nps", _l("NPS"), Unit.SCORE, better="up"),
@@ -49,9 +49,10 @@ NPS = register(Report(
 CSAT = register(Report(
     name="csat",
     title=_l("CSAT"),
-    description=_l("Average CSAT score (1–5) and % satisfied (4–5) of the CSAT answers given "
-                   "in the period, overall and per dimension; also by whether the ticket "
-                   "breached its SLA, its reopens and the departments that worked on it."),
+    description=_l("Average CSAT score (1–5) and the share satisfied (4–5) of the CSAT "
+                   "answers given in the period, overall and per dimension; also by whether "
+                   "the ticket breached its SLA, its reopens and the departments that worked "
+                   "on it."),
     metric=metrics.CSAT,
     numbers=CsatNumbers,
     columns=(Column("average", _l("Average score"), Unit.SCORE, better="up"),

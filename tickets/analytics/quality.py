@@ -193,7 +193,7 @@ COMPLAINTS = register(Report(
                     better="down"),
              Column("active_accounts", _l("Active accounts"), Unit.COUNT,
                     drill="active_accounts"),
-             Column("complaints_percent", _l("Complaints, % of tickets"), Unit.PERCENT,
+             Column("complaints_percent", _l("Complaints as a share of tickets"), Unit.PERCENT,
                     drill="complaints", better="down"),
              Column("tickets", _l("Tickets"), Unit.COUNT, drill="tickets")),
     filters=TICKET_FILTERS,
