@@ -93,7 +93,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        from knowledge_base.search.schema import include_name
+        from service.schema_filter import include_name
 
         context.configure(
             connection=connection,

@@ -204,7 +204,10 @@ def restart_resolution_clock(ticket: Ticket, at: datetime) -> None:
 
 
 def _add_paused_time(ticket: Ticket, start: datetime, end: datetime) -> None:
-    """Count the business time in [start, end) as time the clock stood still."""
+    """Count the business time in [start, end) as time the clock stood still, and the
+    calendar time as time spent waiting on the customer (reports' handle time)."""
+    ticket.waiting_seconds = (ticket.waiting_seconds or 0) + max(
+        0, int((end - start).total_seconds()))
     policy = terms_of(ticket)
     if policy is not None:
         ticket.sla_paused_seconds += int(

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
-from knowledge_base.search.schema import include_name
+from service.schema_filter import include_name
 from service import create_app
 from service.extensions import db
 from tests.conftest import BASE_CONFIG, PG_ADMIN_URL, PG_TEST_DB, pg_url, unavailable

@@ -45,7 +45,8 @@ Response times, March (seconds):
   resolution (resolved in March: T1 T2 T3 T5 T6 T11):
     43200 86400 86400 172800 259200 864000 → median (86400+172800)/2 = 129600;
     p90 at 4.5 → 259200 + 0.5·604800 = 561600
-  handle = resolution − paused − resolved before reopening: T1 43200, T2 172800−43200 =
+  handle = resolution − waiting (tickets.waiting_seconds: paused, and resolved before
+  a reopening): T1 43200, T2 172800−43200 =
     129600, T3 86400−14400 = 72000, T5 86400, T6 259200−86400 = 172800, T11 864000
     → 43200 72000 86400 129600 172800 864000: median 108000, p90 172800 + 0.5·691200 =
     518400
@@ -61,7 +62,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -113,6 +114,8 @@ def _ticket(make_ticket, team, priority: Priority, created: datetime, status: St
 def _pause(ticket, start: datetime, end: datetime | None) -> None:
     db.session.add(SlaPause(ticket_id=ticket.id, paused_at=start, resumed_at=end,
                             paused_by_kind=ActorKind.STAFF, reason="waiting"))
+    if end is not None:  # as tickets.sla.resume counts it
+        ticket.waiting_seconds += int((end - start).total_seconds())
 
 
 def _status_change(ticket, old: Status, new: Status, at: datetime) -> None:
@@ -192,6 +195,7 @@ def tickets(teams, make_ticket):
     _status_change(made[6], Status.OPEN, Status.RESOLVED, utc(2026, 3, 13))
     _status_change(made[6], Status.RESOLVED, Status.REOPENED, utc(2026, 3, 14))
     _status_change(made[6], Status.REOPENED, Status.RESOLVED, utc(2026, 3, 15))
+    made[6].waiting_seconds = 86400  # resolved 03-13 → reopened 03-14 (tickets.sla counts it)
     db.session.commit()
     return made
 
@@ -366,3 +370,51 @@ def test_api_sla_compliance_and_lead_scope(tickets, teams, database, make_user, 
     assert times.get_json()["total"]["handle"]["median"] == 108000.0
     agent = auth(make_user("agent"))
     assert client.get(url, headers=agent).status_code == 403
+
+
+def test_the_sla_clock_keeps_the_waiting_time_in_calendar_seconds(database, make_ticket):
+    """Paused 2 h (waiting on the customer), resolved, reopened 3 h later, resolved again:
+    5 h = 18000 s of waiting, which handle time leaves out; the migration's backfill of
+    older tickets counts the same stretches from sla_pauses and the timeline."""
+    from tickets import lifecycle
+
+    ticket = make_ticket()
+    start = ticket.created_at
+    steps = [(Status.OPEN, 0), (Status.PENDING_CUSTOMER, 1), (Status.OPEN, 3),
+             (Status.RESOLVED, 5), (Status.REOPENED, 8), (Status.RESOLVED, 9)]
+    for status, hours in steps:
+        lifecycle.change_status(ticket, status, actor=None, now=start + timedelta(hours=hours))
+    db.session.commit()
+    assert ticket.waiting_seconds == 5 * 3600
+
+
+def test_the_migration_backfills_the_same_waiting_time(database, make_ticket):
+    """Migration 0011 fills waiting_seconds of older tickets from sla_pauses and the
+    timeline: the same 5 h the clock counts (paused 2 h, resolved 3 h before reopening)."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from tickets import lifecycle
+
+    ticket = make_ticket()
+    start = ticket.created_at
+    for status, hours in [(Status.OPEN, 0), (Status.PENDING_CUSTOMER, 1), (Status.OPEN, 3),
+                          (Status.RESOLVED, 5), (Status.CLOSED, 6), (Status.REOPENED, 8),
+                          (Status.RESOLVED, 9)]:
+        lifecycle.change_status(ticket, status, actor=None, now=start + timedelta(hours=hours))
+    db.session.commit()
+    counted = ticket.waiting_seconds
+    ticket.waiting_seconds = 0
+    db.session.commit()
+    path = Path(__file__).parents[2] / "migrations/versions/0011_report_indexes_and_waiting_time.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    db.session.execute(text(migration._BACKFILL_POSTGRESQL if postgresql
+                            else migration._BACKFILL_SQLITE))
+    db.session.commit()
+    db.session.refresh(ticket)
+    assert counted == 5 * 3600 and ticket.waiting_seconds == counted

@@ -8,8 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func
 
 from service.extensions import db
 from service.reports.engine import Metric
@@ -18,7 +17,7 @@ from service.reports.query import Part, Slice, count_if, percentile
 from service.reports.registry import Column, Report, Unit, register
 from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
-from tickets.models import SlaPause, Status, Ticket, TicketEvent
+from tickets.models import Ticket
 
 
 def elapsed_seconds(later: Any, earlier: Any) -> Any:
@@ -28,49 +27,14 @@ def elapsed_seconds(later: Any, earlier: Any) -> Any:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _paused_seconds() -> Any:
-    """SQL: calendar seconds the ticket's SLA clock stood paused (waiting on the customer)
-    before its latest resolution.
-
-    Ticket.sla_paused_seconds cannot serve: it holds business seconds of the policy's
-    calendar (tickets.sla._add_paused_time), which do not subtract from calendar time.
-    """
-    until = case((or_(SlaPause.resumed_at.is_(None), SlaPause.resumed_at > Ticket.resolved_at),
-                  Ticket.resolved_at), else_=SlaPause.resumed_at)
-    return (select(func.coalesce(func.sum(elapsed_seconds(until, SlaPause.paused_at)), 0))
-            .where(SlaPause.ticket_id == Ticket.id, SlaPause.paused_at < Ticket.resolved_at)
-            .scalar_subquery())
-
-
-def _status(event: Any, key: str) -> Any:
-    return event.data[key].as_string()
-
-
-def _resolved_before_reopening() -> Any:
-    """SQL: calendar seconds the ticket lay resolved (or closed) before a reopening, for
-    every reopening before its latest resolution: from the last status change to resolved
-    (or to closed straight from another status) up to the reopening."""
-    reopening, before = aliased(TicketEvent), aliased(TicketEvent)
-    stopped_at = (select(func.max(before.created_at))
-                  .where(before.ticket_id == reopening.ticket_id, before.id < reopening.id,
-                         before.kind == "status_changed",
-                         or_(_status(before, "to") == Status.RESOLVED.value,
-                             and_(_status(before, "to") == Status.CLOSED.value,
-                                  _status(before, "from") != Status.RESOLVED.value)))
-                  .scalar_subquery())
-    return (select(func.coalesce(func.sum(elapsed_seconds(reopening.created_at, stopped_at)), 0))
-            .where(reopening.ticket_id == Ticket.id, reopening.kind == "status_changed",
-                   _status(reopening, "to") == Status.REOPENED.value,
-                   reopening.created_at < Ticket.resolved_at)
-            .scalar_subquery())
-
-
 def _parts(period: Slice) -> list[Part]:
     scope = ticket_conditions(period)
     source = tickets_with_accounts()
     first_response = elapsed_seconds(Ticket.first_responded_at, Ticket.created_at)
     resolution = elapsed_seconds(Ticket.resolved_at, Ticket.created_at)
-    handle = resolution - _paused_seconds() - _resolved_before_reopening()
+    # Time waiting on the customer (SLA pauses, resolved before a reopening) is kept on
+    # the ticket by tickets.sla in calendar seconds: no per-row subquery here.
+    handle = resolution - Ticket.waiting_seconds
     return [
         Part(Ticket.first_responded_at, {
             "fr_count": count_if(),

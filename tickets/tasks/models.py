@@ -36,6 +36,8 @@ class Task(db.Model):
         Index("ix_tasks_ticket", "ticket_id", "id"),
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_assignee_status", "assignee_id", "status"),
+        # Reports: turnaround and time per department place tasks by when they finished.
+        Index("ix_tasks_finished", "finished_at"),
         # The overdue sweep's work list: active tasks not yet escalated, soonest due first.
         Index("ix_tasks_to_escalate", "due_at", "id",
               postgresql_where=text(_TO_ESCALATE), sqlite_where=text(_TO_ESCALATE)),
