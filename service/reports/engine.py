@@ -25,6 +25,14 @@ class Metric:
     # Grouping → the SQL expression of that dimension, one per part (in part order).
     dimensions: dict[Grouping, Sequence[Any]]
     build: Callable[[dict[str, Any]], dict[str, Any]]
+    # The same measures as one snapshot Part (moment None, each measure's own moment in
+    # its conditions), for totals and breakdowns by dimension: one statement instead of
+    # one per part. Time buckets still use `parts`.
+    flat: Callable[[Slice], list[Part]] | None = None
+
+    def parts_for(self, period: Slice, by_time: bool = False) -> list[Part]:
+        """The parts to count the period with: `flat` unless cut into time buckets."""
+        return self.parts(period) if by_time or self.flat is None else self.flat(period)
 
     def additive(self, parts: Sequence[Part]) -> bool:
         """Whether the buckets' measures add up to the total (no percentile or distinct
@@ -61,7 +69,7 @@ def _run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
     groupings list the `top` groups with the most rows, most first (key None: rows of no
     team, agent, product or account). `with_total=False` skips the total (None).
     """
-    parts = metric.parts(period)
+    parts = metric.parts_for(period, by_time=group_by in TIME_GROUPINGS)
     result: dict[str, Any] = {"total": None, "groups": []}
     if group_by in TIME_GROUPINGS:
         if zone is None:
@@ -73,7 +81,8 @@ def _run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
         if with_total and metric.additive(parts):  # counts and sums: the buckets add up
             result["total"] = metric.build(_added(rows.values()))
         elif with_total:
-            result["total"] = metric.build(aggregate(parts, period).get((), {}))
+            result["total"] = metric.build(
+                aggregate(metric.parts_for(period), period).get((), {}))
         return result
     if with_total:
         result["total"] = metric.build(aggregate(parts, period).get((), {}))
@@ -92,7 +101,7 @@ def run_with_previous(metric: Metric, period: Slice, group_by: Grouping | None =
     the group had no rows then). Time buckets get no previous numbers of their own."""
     result = _run(metric, period, group_by, zone=zone, top=top)
     before = period.previous()
-    parts = metric.parts(before)
+    parts = metric.parts_for(before)
     result["previous"] = {"from": before.start, "to": before.end,
                           "total": metric.build(aggregate(parts, before).get((), {}))}
     if group_by is not None and group_by not in TIME_GROUPINGS and result["groups"]:

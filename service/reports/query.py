@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (ARRAY, DateTime, Integer, Select, and_, case, cast, false, func, literal,
-                        or_, select)
+from sqlalchemy import (ARRAY, DateTime, Float, Integer, Select, and_, case, cast, false, func,
+                        literal, or_, select)
 from sqlalchemy.dialects import postgresql
 
 from service.errors import InvalidInput
@@ -307,8 +307,9 @@ def aggregate(parts: Sequence[Part], period: Slice, *, groups: Sequence[Any] = (
         plain = {name: value for name, value in part.measures.items()
                  if not getattr(value, "is_percentile", False)}
         ranked = {name: value for name, value in part.measures.items() if name not in plain}
+        arrays: dict[str, list[str]] = {}  # label → the percentile measures it holds
         if dialect == "postgresql" or not ranked:
-            plain = {name: _in_dialect(value, dialect) for name, value in part.measures.items()}
+            plain, arrays = _postgresql_measures(part.measures, dialect)
             ranked = {}
         labelled = [key.label(f"k{number}") for number, key in enumerate(keys)]
         rows = []
@@ -323,17 +324,53 @@ def aggregate(parts: Sequence[Part], period: Slice, *, groups: Sequence[Any] = (
             rows = db.session.execute(query).all()
             for row in rows:
                 key = tuple(row[: len(labelled)])
-                merged.setdefault(key, {}).update(
-                    {name: row._mapping[name] for name in plain})
+                values = merged.setdefault(key, {})
+                values.update({name: row._mapping[name] for name in plain
+                               if name not in arrays})
+                for label, names in arrays.items():
+                    found = row._mapping[label] or [None] * len(names)
+                    values.update({name: None if value is None else float(value)
+                                   for name, value in zip(names, found, strict=True)})
         for name, measure in ranked.items():
             for key, value in _window_percentile(part, measure, keys, conditions).items():
                 merged.setdefault(key, {})[name] = value
         if index == 0 and top is not None and groups and only is None and len(rows) >= top:
             allowed = [row[len(labelled) - 1] for row in rows]
+    if groups:
+        # A group in which nothing was counted is not one (a flat part's prefilter reads
+        # rows whose moments all fall outside the period).
+        merged = {key: values for key, values in merged.items()
+                  if any(value for value in values.values())}
     if top is not None and groups:
         # The other parts may have added groups the first part did not have.
         merged = dict(list(merged.items())[:top])
     return merged
+
+
+def _postgresql_measures(measures: dict[str, Any], dialect: str
+                         ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The measures as SQL, percentiles of the same values under the same conditions
+    merged into one percentile_cont(ARRAY[…]) (one sort for a median and a p90); and which
+    measures each merged label holds."""
+    plain: dict[str, Any] = {}
+    groups: dict[tuple, list[tuple[str, Measure]]] = {}
+    for name, measure in measures.items():
+        if getattr(measure, "is_percentile", False):
+            key = (id(measure.column), tuple(map(id, measure.conditions[:-1])))
+            if key not in groups:
+                plain[f"pct{len(groups)}"] = None  # keeps the measures' order
+            groups.setdefault(key, []).append((name, measure))
+        else:
+            plain[name] = _in_dialect(measure, dialect)
+    arrays: dict[str, list[str]] = {}
+    for number, members in enumerate(groups.values()):
+        first = members[0][1]
+        fractions = postgresql.array([measure.fraction for _, measure in members])
+        aggregate = (func.percentile_cont(fractions, type_=ARRAY(Float))
+                     .within_group(first.column).filter(and_(*first.conditions)))
+        plain[f"pct{number}"] = aggregate
+        arrays[f"pct{number}"] = [name for name, _ in members]
+    return plain, arrays
 
 
 def _in_dialect(measure: Any, dialect: str) -> Any:

@@ -77,24 +77,38 @@ def decided_since(start: datetime) -> Any:
     return or_(*(column >= start for column in columns))
 
 
-def _parts(period: Slice) -> list[Part]:
+def _counts(period: Slice) -> list[tuple[str, Any, list]]:
+    """(measure, the moment that places it in a period, its conditions) of each count."""
     # Targets not yet due cannot be breached: judge them as of the period's end, or now
     # when the period ends later (today's whole day).
     now = min(period.end, utcnow())
-    scope = [*ticket_conditions(period), decided_since(period.start)]
-    source = tickets_with_accounts()
     # Breached tickets first: a breakdown by team lists the teams that breach most.
-    parts = [Part(_first_breach(now), {"breached_tickets": count_if()}, list(scope),
-                  select_from=source, ticket=Ticket.id)]
+    counts = [("breached_tickets", _first_breach(now), [])]
     for target in SlaTarget:
         prefix = _PREFIX[target]
-        done = _target_columns(target)[0]
-        parts.append(Part(done, {f"{prefix}_met": count_if(met(target))}, list(scope),
-                          select_from=source, ticket=Ticket.id))
-        parts.append(Part(breach_moment(target), {f"{prefix}_breached": count_if()},
-                          [*scope, breached(target, now)], select_from=source,
-                          ticket=Ticket.id))
-    return parts
+        counts.append((f"{prefix}_met", _target_columns(target)[0], [met(target)]))
+        counts.append((f"{prefix}_breached", breach_moment(target), [breached(target, now)]))
+    return counts
+
+
+def _scope(period: Slice) -> list:
+    return [*ticket_conditions(period), decided_since(period.start)]
+
+
+def _parts(period: Slice) -> list[Part]:
+    """One part per count, each placed in time (and in buckets) by its own moment."""
+    return [Part(moment, {name: count_if(*conditions)}, _scope(period),
+                 select_from=tickets_with_accounts(), ticket=Ticket.id)
+            for name, moment, conditions in _counts(period)]
+
+
+def _flat_parts(period: Slice) -> list[Part]:
+    """The same counts in one statement (Metric.flat, for totals and breakdowns): each
+    count carries its moment's range among its conditions."""
+    return [Part(None, {name: count_if(moment >= period.start, moment < period.end,
+                                       *conditions)
+                        for name, moment, conditions in _counts(period)},
+                 _scope(period), select_from=tickets_with_accounts(), ticket=Ticket.id)]
 
 
 def _outcome(met_count: int | None, breached_count: int | None) -> dict[str, Any]:
@@ -132,7 +146,7 @@ SLA_COMPLIANCE = register(Report(
     description=_l("First-response and resolution targets met and breached, each counted "
                    "when it was decided: met when the reply or resolution came in time, "
                    "breached at its due time. Tickets without an SLA are left out."),
-    metric=Metric(_parts, ticket_dimensions(5), _numbers),
+    metric=Metric(_parts, ticket_dimensions(5), _numbers, flat=_flat_parts),
     numbers=SlaComplianceNumbers,
     columns=(Column("first_response.percent", _l("First response met %"), Unit.PERCENT,
                     better="up"),
