@@ -16,6 +16,7 @@ from service.auth.permissions import Permission
 from service.console import charts
 from service.console.access import console_user, staff_required
 from service.db_types import utcnow
+from service.reports.formatting import format_seconds
 from service.templating import PRIORITY_LABELS, display_zone
 from service.validation import is_id
 from tickets import reports
@@ -148,8 +149,8 @@ def _report(scope: reports.Scope, period: Period, starts: dict[Period, datetime]
                       "priority": row.priority.value, "due_at": row.due_at,
                       "breached_at": row.breached_at} for row in latest],
         "times": [{"label": targets[target], "count": durations.count,
-                   "median": format_duration(durations.median),
-                   "p90": format_duration(durations.p90)}
+                   "median": format_seconds(durations.median),
+                   "p90": format_seconds(durations.p90)}
                   for target, durations in times.items()],
         "load": load, "channels": channels,
     }
@@ -228,19 +229,3 @@ def format_percent(value: float | None) -> str:
     """A percentage with one decimal, or a dash when there is nothing to divide."""
     return "—" if value is None else f"{value:.1f} %"
 
-
-def format_duration(seconds: float | None) -> str:
-    """A calendar duration in the largest sensible units (translated)."""
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return _("%(s)d s", s=seconds)
-    minutes = seconds // 60
-    if minutes < 60:
-        return _("%(m)d min", m=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return _("%(h)d h %(m)d min", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return _("%(d)d d %(h)d h", d=days, h=hours)

@@ -37,10 +37,6 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request):
-    return request.getfixturevalue("pg_app" if request.param == "postgresql" else "app")
-
 
 @pytest.fixture
 def world(active_app, make_user, make_team, make_ticket):

@@ -29,12 +29,6 @@ def utc(*args: int) -> datetime:
 MARCH = Slice(utc(2026, 3, 1), utc(2026, 4, 1))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request):
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_app")
-    return request.getfixturevalue("app")
-
 
 def _ticket(make_ticket, channel: Channel, created: datetime, *, status=Status.CLOSED,
             follow_up_of=None) -> Ticket:

@@ -48,12 +48,6 @@ MARCH = Slice(utc(2026, 3, 1), utc(2026, 4, 1))
 QUERY = "from=2026-03-01&to=2026-03-31&tz=UTC"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request):
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_app")
-    return request.getfixturevalue("app")
-
 
 def _ticket(make_ticket, channel: Channel, *, breach: str | None = None, reopens: int = 0,
             departments: tuple[int, ...] = ()):

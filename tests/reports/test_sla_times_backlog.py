@@ -86,12 +86,6 @@ SLA_FIELDS = ("first_response_due_at", "first_responded_at", "first_response_bre
               "sla_paused_at")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request):
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_app")
-    return request.getfixturevalue("app")
-
 
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch):

@@ -75,12 +75,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request):
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_app")
-    return request.getfixturevalue("app")
-
 
 # A stand-in for the SLA compliance report (another module's): breached tickets by the
 # moment they were created, enough to name the team that breached most.
