@@ -188,4 +188,5 @@ def _register_listeners() -> None:
     import knowledge_base.listeners  # noqa: F401
     import service.audit.listeners  # noqa: F401
     import tickets.load  # noqa: F401
+    import tickets.repeats  # noqa: F401
     import tickets.webhook_events  # noqa: F401

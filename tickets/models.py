@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (DDL, JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint, event)
+                        String, Text, UniqueConstraint, event, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
@@ -174,6 +174,9 @@ class Ticket(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), active_history=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The customer had another ticket in the same category within the 30 days before this
+    # one (tickets.repeats keeps it): the repeat-issue rate counts these.
+    is_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     closed_reason: Mapped[ClosedReason | None] = mapped_column(
         str_enum(ClosedReason, "closed_reason"))
     # The closed ticket this one repeats: the customer came back after the grace window.

@@ -3,15 +3,12 @@ customer comes back with the same kind of problem (repeat issues), and how many 
 are complaints per active account (complaint rate). Definitions: docs/reports.md."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
-from sqlalchemy import Interval, and_, exists, func, literal, not_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func
 
-from service.extensions import db
 from service.reports.engine import Metric
 from service.reports.numbers import average, percent
 from service.reports.query import Part, Slice, count_distinct, count_if, sum_if
@@ -20,10 +17,6 @@ from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, tic
                                           tickets_with_accounts)
 from tickets.facts import complaint_categories
 from tickets.models import Ticket
-
-# A ticket repeats an issue when the same customer opened one in the same category within
-# this long before it (calendar time, not business time).
-REPEAT_WINDOW = timedelta(days=30)
 
 def _ticket_part(moment: Any, measures: dict[str, Any], period: Slice, *extra: Any) -> Part:
     return Part(moment, measures, [*ticket_conditions(period), *extra],
@@ -76,35 +69,11 @@ REOPEN_RATE = register(Report(
 
 # ---------------------------------------------------------------------------- repeat issues
 
-def _before(later: Any) -> Any:
-    """SQL: the instant REPEAT_WINDOW before the timestamp `later`."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return later - literal(REPEAT_WINDOW, Interval())
-    # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff", so a string comparison with this
-    # (milliseconds) keeps the index on created_at usable.
-    return func.strftime("%Y-%m-%d %H:%M:%f", later,
-                         f"-{int(REPEAT_WINDOW.total_seconds())} seconds")
-
-
-def repeats_earlier_ticket() -> Any:
-    """SQL: the ticket's customer (its account, else its contact) opened another ticket in
-    the same category within REPEAT_WINDOW before it (earlier id on a tie)."""
-    prior = aliased(Ticket, name="prior")
-    earlier = [prior.category == Ticket.category,
-               prior.created_at >= _before(Ticket.created_at),
-               prior.created_at <= Ticket.created_at,
-               not_(and_(prior.created_at == Ticket.created_at, prior.id >= Ticket.id))]
-    # Two EXISTS rather than one with an OR: each can use its own index.
-    by_account = exists(select(prior.id).where(prior.account_id == Ticket.account_id, *earlier))
-    by_contact = exists(select(prior.id).where(prior.contact_id == Ticket.contact_id, *earlier))
-    return or_(and_(Ticket.account_id.is_not(None), by_account),
-               and_(Ticket.account_id.is_(None), by_contact))
-
-
 def _repeat_parts(period: Slice) -> list[Part]:
     return [_ticket_part(Ticket.created_at, {
         "tickets": count_if(),
-        "repeats": count_if(repeats_earlier_ticket()),
+        # Kept on the ticket by tickets.repeats (repeats_earlier_ticket() per ticket).
+        "repeats": count_if(Ticket.is_repeat.is_(True)),
     }, period, Ticket.category.is_not(None), Ticket.category != "")]
 
 
