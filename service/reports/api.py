@@ -42,7 +42,7 @@ def catalog():
 @blueprint.get("/reports/<string:metric>")
 @doc("One report over a period, sliced and grouped, with the previous period beside it "
      "(format=csv or xlsx: the same table as a download)", tags=_TAGS, query=ReportQuery,
-     responses={200: ReportResult, 404: "No such report"})
+     responses={200: ReportResult})
 def report(metric: str):
     chosen = report_named(metric)
     args = query_args(_query)
