@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -58,6 +57,9 @@ for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this scr
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-reports-secret-key")
 
+from benchkit import (Statements, api_token, database_exists, explain, log,  # noqa: E402
+                      percentile, pg_admin)
+
 ADMIN_EMAIL = "bench-reports-admin@bench.loopdesk.test"
 LEAD_EMAIL = "gen-agent1@bench.loopdesk.test"  # generate.py: lead of Support
 OUT = BENCH / "out"
@@ -67,10 +69,6 @@ OUT = BENCH / "out"
 # Empty now: the first proposals (ix_tickets_sla_latest, ix_tickets_first_responded,
 # ix_tickets_resolved, ix_tickets_account_category_created) are in migration 0011.
 PROPOSED_INDEXES: dict[str, str] = {}
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 def app_config(url: str, jit: str = "default", timeout_s: float = 0) -> dict:
@@ -106,22 +104,7 @@ def set_indexes(url: str, proposed: bool) -> list[str]:
             (list(PROPOSED_INDEXES),))]
 
 
-def pg_admin(args: argparse.Namespace):
-    return psycopg.connect(f"postgresql://{args.pg}/postgres", autocommit=True)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 # ---------------------------------------------------------------------------- setup
-
-def database_exists(args: argparse.Namespace) -> bool:
-    with pg_admin(args) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (args.db,)).fetchone() is not None
-
 
 def create_and_load(args: argparse.Namespace, url: str) -> dict:
     """Drop/create, migrate, defaults, admin, tickets, the reports' extra data, ANALYZE."""
@@ -200,40 +183,6 @@ def machine(args: argparse.Namespace) -> dict:
 
 # ---------------------------------------------------------------------------- measuring
 
-class Statements:
-    """SQL statements of the current measurement: count, time, the slowest run of each."""
-
-    def __init__(self, engine) -> None:
-        from sqlalchemy import event
-
-        self.count = 0
-        self.slowest: dict[str, tuple[float, object]] = {}
-        self.total: dict[str, float] = {}
-        self._started: list[float] = []
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _before(self, *_args) -> None:
-        self._started.append(time.perf_counter())
-
-    def _after(self, _conn, _cursor, statement, parameters, *_args) -> None:
-        elapsed = time.perf_counter() - self._started.pop()
-        self.count += 1
-        self.total[statement] = self.total.get(statement, 0.0) + elapsed
-        if elapsed > self.slowest.get(statement, (0.0, None))[0]:
-            self.slowest[statement] = (elapsed, parameters)
-
-    def reset(self) -> None:
-        self.count = 0
-        self.slowest, self.total = {}, {}
-
-    def top(self, limit: int = 3) -> list[tuple[float, float, str, object]]:
-        """(total s, max s, statement, parameters of its slowest run), most time first."""
-        rows = sorted(((self.total[sql], self.slowest[sql][0], sql, self.slowest[sql][1])
-                       for sql in self.total), key=lambda row: row[0], reverse=True)
-        return rows[:limit]
-
-
 def measure(args, statements: Statements, report: str, case: str, call) -> dict:
     """Time `call` (returns (status, body bytes)) after warm-up: p50/p95/max, SQL ms, and
     CPU ms (this process + the session's backend, not parallel workers: contention inflates
@@ -266,21 +215,6 @@ def measure(args, statements: Statements, report: str, case: str, call) -> dict:
         f"SQL {row['sql_ms']:7.1f} ms  CPU {row['cpu']:7.1f} ms  {row['status']}"
         f"{'  OVER' if row['over'] else ''}")
     return row
-
-
-def api_token(email: str) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from service.auth.models import User
-    from service.auth.services import issue_token
-    from service.extensions import db
-
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        raise SystemExit(f"no user {email}: load the database again (without --reuse)")
-    token = issue_token(user, name="bench-reports")
-    db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
 
 
 def cases(report, today: date) -> list[tuple[str, str, bool]]:
@@ -391,33 +325,6 @@ def run_drill(app, args, statements: Statements, admin: dict) -> list[dict]:
     return rows
 
 
-def explain(app, top: list[tuple[float, float, str, object]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of statements with the parameters of their slowest run."""
-    from service.extensions import db
-
-    out = []
-    with app.app_context():
-        with db.engine.connect() as connection:
-            for total, slowest, sql, parameters in top:
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")) or slowest < 0.02:
-                    continue
-                try:
-                    plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}",
-                                                      parameters).fetchall()
-                except Exception as error:  # noqa: BLE001  (statement_timeout: say so)
-                    connection.rollback()
-                    plan = [(f"EXPLAIN ANALYZE failed: {str(error).splitlines()[0]}",)]
-                out.append(f"-- {slowest * 1000:.1f} ms at worst ({total * 1000:.0f} ms in all):"
-                           f"\n-- {' '.join(sql.split())[:900]}\n"
-                           + "\n".join(_short(row[0]) for row in plan))
-            connection.rollback()
-    return out
-
-
-def _short(line: str, limit: int = 260) -> str:
-    return line if len(line) <= limit else line[:limit] + " …"
-
-
 # ---------------------------------------------------------------------------- output
 
 def markdown(args, info: dict, sizes: dict, rows: list[dict], notes: list[str]) -> str:
@@ -489,7 +396,7 @@ def main() -> None:
     url = f"postgresql://{args.pg}/{args.db}"
     started = time.monotonic()
     args.load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    if args.reuse and database_exists(args):
+    if args.reuse and database_exists(args, args.db):
         log(f"reusing {args.db}")
     else:
         create_and_load(args, url)
@@ -508,7 +415,8 @@ def main() -> None:
     args.cpu = CpuMeter(url, args.db)
     with app.app_context():
         statements = Statements(db.engine)
-        admin, lead = api_token(ADMIN_EMAIL), api_token(LEAD_EMAIL)
+        admin = api_token(ADMIN_EMAIL, "bench-reports")
+        lead = api_token(LEAD_EMAIL, "bench-reports")
         db.session.remove()
     rows = run_reports(app, args, statements, admin, lead)
     if args.drill:
@@ -523,7 +431,7 @@ def main() -> None:
         for row in worst.values():
             if row["over"]:
                 notes.append(f"EXPLAIN {row['report']} {row['case']} ({row['path']}):")
-                notes.extend(explain(app, row["top"]))
+                notes.extend(explain(app, row["top"], min_seconds=0.02))
     with app.app_context():
         db.engine.dispose()
     args.cpu.monitor.close()

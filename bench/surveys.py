@@ -44,7 +44,6 @@ Sections (--only):
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import statistics
@@ -67,6 +66,8 @@ for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this scr
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-surveys-secret-key")
 
+from benchkit import (Statements, api_token, database_exists, explain, log,  # noqa: E402
+                      percentile, pg_admin)
 from closed_loop import machine  # noqa: E402  (the same machine lines as the other benches)
 from console_pages import CpuMeter, signed_in_client  # noqa: E402
 
@@ -79,32 +80,13 @@ TOKEN_IN_MAIL = re.compile(r"/s/([A-Za-z0-9_-]{43})")
 CSRF_IN_PAGE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
 def app_config(url: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
             "LOG_LEVEL": "WARNING", "JOBS_EAGER": True, "REDIS_URL": None,
             "MAIL_SERVER": None}
 
 
-def pg_admin(args: argparse.Namespace):
-    return psycopg.connect(f"postgresql://{args.pg}/postgres", autocommit=True)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 # ---------------------------------------------------------------------------- setup
-
-def database_exists(args: argparse.Namespace, name: str) -> bool:
-    with pg_admin(args) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (name,)).fetchone() is not None
-
 
 def create_and_load(args: argparse.Namespace, url: str) -> dict:
     """Drop/create, migrate, defaults, admin, tickets, then the survey history."""
@@ -164,40 +146,6 @@ def fresh_copy(args: argparse.Namespace) -> str:
 
 # ---------------------------------------------------------------------------- measuring
 
-class Statements:
-    """SQL statements of the current measurement: count, and the slowest with parameters."""
-
-    def __init__(self, engine) -> None:
-        from sqlalchemy import event
-
-        self.count = 0
-        self.slowest: dict[str, tuple[float, object]] = {}  # statement → (max s, params)
-        self.total: dict[str, float] = {}
-        self._started: list[float] = []
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _before(self, *_args) -> None:
-        self._started.append(time.perf_counter())
-
-    def _after(self, _conn, _cursor, statement, parameters, *_args) -> None:
-        elapsed = time.perf_counter() - self._started.pop()
-        self.count += 1
-        self.total[statement] = self.total.get(statement, 0.0) + elapsed
-        if elapsed > self.slowest.get(statement, (0.0, None))[0]:
-            self.slowest[statement] = (elapsed, parameters)
-
-    def reset(self) -> None:
-        self.count = 0
-        self.slowest, self.total = {}, {}
-
-    def top(self, limit: int = 2) -> list[tuple[float, float, str, object]]:
-        """(total s, max s, statement, parameters of its slowest run), most time first."""
-        rows = sorted(((self.total[sql], self.slowest[sql][0], sql, self.slowest[sql][1])
-                       for sql in self.total), key=lambda row: row[0], reverse=True)
-        return rows[:limit]
-
-
 class Runner:
     """Times requests: p50/p95/max wall ms, CPU ms (app + database backends), SQL/request."""
 
@@ -231,46 +179,11 @@ class Runner:
                "sql": self.statements.count / requests,
                "sql_ms": sum(self.statements.total.values()) * 1000 / requests,
                "status": ",".join(f"{code}×{n}" for code, n in sorted(statuses.items())),
-               "top": self.statements.top(), **(extra or {})}
+               "top": self.statements.top(2), **(extra or {})}
         self.rows.append(row)
         log(f"{section}: {name}: p50 {row['p50']:.1f} ms p95 {row['p95']:.1f} ms "
             f"({row['status']})")
         return row
-
-
-def explain(app, top: list[tuple[float, float, str, object]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of statements with the parameters of their slowest run."""
-    from service.extensions import db
-
-    out = []
-    with app.app_context():
-        with db.engine.connect() as connection:
-            for total, slowest, sql, parameters in top:
-                plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}",
-                                                  parameters).fetchall()
-                out.append(f"-- {slowest * 1000:.1f} ms at worst ({total * 1000:.0f} ms in all):"
-                           f"\n-- {' '.join(sql.split())[:600]}\n"
-                           + "\n".join(_short(row[0]) for row in plan))
-            connection.rollback()
-    return out
-
-
-def _short(line: str, limit: int = 240) -> str:
-    """A plan line cut short (a bucket CASE of 53 weeks fills a screen)."""
-    return line if len(line) <= limit else line[:limit] + " …"
-
-
-def api_token(email: str) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from service.auth.models import User
-    from service.auth.services import issue_token
-    from service.extensions import db
-
-    user = db.session.scalar(select(User).where(User.email == email))
-    token = issue_token(user, name="bench")
-    db.session.commit()
-    return {"Authorization": f"Bearer {token}"}
 
 
 # ---------------------------------------------------------------------------- sections

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from service import audit
+from service import audit, jobs
 from service.auth.models import User
 from service.errors import DomainError
 from service.extensions import db
@@ -181,15 +181,9 @@ def demo_load_command() -> None:
     from service.demo import DEMO_LOGINS, load_demo
 
     app = current_app._get_current_object()
-    # Without Redis, run the jobs the demo causes (mails, signals, health) in order before
-    # the command ends, rather than on background threads that would die with it.
-    eager = app.config.get("JOBS_EAGER")
-    if not app.config.get("REDIS_URL"):
-        app.config["JOBS_EAGER"] = True
-    try:
+    # The jobs the demo causes (mails, signals, health) run before the command ends.
+    with jobs.finished_before_return(app):
         summary = load_demo()
-    finally:
-        app.config["JOBS_EAGER"] = eager
     click.echo(summary)
     click.echo("demo logins (email / password):")
     for email, password, role in DEMO_LOGINS:

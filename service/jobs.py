@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import JSON, Integer, String, Text, event, insert, select
@@ -53,6 +54,19 @@ class PendingJob:
     func: str
     args: tuple
     queue: str
+
+
+@contextmanager
+def finished_before_return(app: Flask) -> Iterator[None]:
+    """Without Redis, run the jobs enqueued inside this block before it ends (a CLI command:
+    background threads would die with the process); with Redis, leave them to the workers."""
+    eager = app.config.get("JOBS_EAGER")
+    if not app.config.get("REDIS_URL"):
+        app.config["JOBS_EAGER"] = True
+    try:
+        yield
+    finally:
+        app.config["JOBS_EAGER"] = eager
 
 
 def job(queue: str = "default") -> Callable:

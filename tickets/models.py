@@ -164,12 +164,15 @@ class Ticket(db.Model):
     priority_reason: Mapped[str] = mapped_column(String(500))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
     language: Mapped[str | None] = mapped_column(String(5))
-    category: Mapped[str | None] = mapped_column(String(80))
+    # active_history on category, contact, account and creation time: tickets.repeats
+    # needs their old values (the tickets that repeated the old ones) even when expired.
+    category: Mapped[str | None] = mapped_column(String(80), active_history=True)
     product: Mapped[str | None] = mapped_column(String(80))
     required_skills: Mapped[list] = mapped_column(JSON, default=list)
 
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), active_history=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True,
+                                                   active_history=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), active_history=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -207,7 +210,8 @@ class Ticket(db.Model):
                                                 default=SlaState.ON_TRACK)
     sla_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                 active_history=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact: Mapped[Contact] = relationship()

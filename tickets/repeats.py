@@ -4,8 +4,9 @@ opened another ticket in the same category within the 30 days before it.
 `Ticket.is_repeat` keeps that answer on the ticket, so the repeat-issue rate is a plain
 count over any period. Every flush that adds a ticket or changes its category, account,
 contact or creation time recomputes the flag, in the same transaction, for the tickets
-whose answer can change: that customer's tickets in the old and the new category (a
-later ticket may have repeated this one). Migration 0012 filled it in for older tickets.
+whose answer can change: the ticket itself, and that customer's tickets in the old and the
+new category created in the REPEAT_WINDOW after it (they may have repeated it); only the
+flags that change are written. Migration 0012 filled it in for older tickets.
 """
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from tickets.models import Ticket
 
 # Calendar time, not business time.
 REPEAT_WINDOW = timedelta(days=30)
+# SQLite cuts window_start() to the millisecond, so a ticket slightly more than
+# REPEAT_WINDOW after another may still count it: recompute a little past the window.
+_SLACK = timedelta(seconds=1)
 _KEYS = ("category", "account_id", "contact_id", "created_at")
 
 
@@ -65,11 +69,13 @@ def _values(ticket: Ticket, *, old: bool) -> dict[str, Any]:
 
 def _affected(values: dict[str, Any]) -> Any:
     """SQL: the tickets whose flag a ticket with these values can decide: its account's
-    tickets in its category, and its contact's tickets of no account in that category."""
-    category = values["category"]
-    if not category:
+    tickets in its category, and its contact's tickets of no account in that category,
+    created within REPEAT_WINDOW after it."""
+    category, created_at = values["category"], values["created_at"]
+    if not category or created_at is None:
         return false()
-    mine = [Ticket.category == category]
+    mine = [Ticket.category == category, Ticket.created_at >= created_at,
+            Ticket.created_at <= created_at + REPEAT_WINDOW + _SLACK]
     parts = [and_(Ticket.account_id.is_(None), Ticket.contact_id == values["contact_id"], *mine)]
     if values["account_id"] is not None:
         parts.append(and_(Ticket.account_id == values["account_id"], *mine))
@@ -87,7 +93,12 @@ def _refresh_repeat_flags(session: Session, _context) -> None:
         return
     scopes = [Ticket.id.in_([ticket.id for ticket in changed])]
     for ticket in changed:
-        scopes += [_affected(_values(ticket, old=True)), _affected(_values(ticket, old=False))]
+        old, new = _values(ticket, old=True), _values(ticket, old=False)
+        scopes += [_affected(new)] if old == new else [_affected(old), _affected(new)]
+    # Only the flags that change: rewriting (and locking) a customer's other tickets on
+    # every intake would cost the intake path for nothing.
     session.connection().execute(
-        update(Ticket).where(or_(*scopes)).values(is_repeat=repeats_earlier_ticket())
+        update(Ticket)
+        .where(or_(*scopes), Ticket.is_repeat.is_distinct_from(repeats_earlier_ticket()))
+        .values(is_repeat=repeats_earlier_ticket())
         .execution_options(synchronize_session=False))

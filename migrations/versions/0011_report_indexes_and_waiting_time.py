@@ -29,8 +29,10 @@ def upgrade():
         batch_op.create_index('ix_tasks_finished', ['finished_at'], unique=False)
 
     with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('waiting_seconds', sa.Integer(), server_default='0', nullable=False))
-        batch_op.create_index('ix_tickets_account_category_created', ['account_id', 'category', 'created_at'], unique=False)
+        batch_op.add_column(sa.Column('waiting_seconds', sa.Integer(), server_default='0',
+                                      nullable=False))
+        batch_op.create_index('ix_tickets_account_category_created',
+                              ['account_id', 'category', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_first_responded', ['first_responded_at'], unique=False)
         batch_op.create_index('ix_tickets_resolved', ['resolved_at'], unique=False)
 

@@ -1,7 +1,7 @@
 """GET /api/v1/reports (what can be asked) and GET /api/v1/reports/{metric}."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint
 
 from service.api import current_user, doc, query_args
 from service.db_types import utcnow
@@ -48,7 +48,7 @@ def report(metric: str):
     args = query_args(_query)
     result = compute(chosen, current_user(), args, utcnow())
     if args["format"] != "json":
-        return download(chosen, result, args["format"])
+        return export.download(chosen, result, args["format"])
     body = ReportResult().dump(dump_numbers(chosen, result))
     # What the report adds through Report.extra (e.g. the opportunities' by_source).
     body.update({key: value for key, value in result.items() if key not in _RESULT_KEYS})
@@ -70,20 +70,3 @@ def dump_numbers(report: Report, result: dict) -> dict:
     if previous:
         dumped["previous"] = {**previous, "total": numbers.dump(previous["total"])}
     return dumped
-
-
-def download(report: Report, result: dict, kind: str) -> Response:
-    """The report's table as a CSV or XLSX attachment."""
-    from flask_babel import gettext as _
-
-    rows = export.table(report, result, _("Group"))
-    if kind == "csv":
-        body, mimetype = export.to_csv(rows), "text/csv; charset=utf-8"
-    else:
-        body = export.to_xlsx(rows, str(report.title))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{export.filename(report, result, kind)}"')
-    response.headers["Cache-Control"] = "no-store"
-    return response

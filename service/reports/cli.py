@@ -7,6 +7,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from service import jobs
+
 
 @click.group("reports")
 def reports_cli() -> None:
@@ -48,12 +50,6 @@ def send_weekly_command(now_text: str | None, dry_run: bool) -> None:
         click.echo(f"dry run: {len(due)} to send, nothing sent")
         return
     app = current_app._get_current_object()
-    # Without Redis, send before the command ends rather than on threads that die with it.
-    eager = app.config.get("JOBS_EAGER")
-    if not app.config.get("REDIS_URL"):
-        app.config["JOBS_EAGER"] = True
-    try:
+    with jobs.finished_before_return(app):  # without Redis, sent before the command ends
         queued = weekly.queue_weekly_reports(now)
-    finally:
-        app.config["JOBS_EAGER"] = eager
     click.echo(f"{queued} weekly report mail(s) queued")

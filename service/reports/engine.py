@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.auth.models import User
@@ -46,7 +47,8 @@ class Metric:
         if expressions is None:
             allowed = ", ".join([each.value for each in TIME_GROUPINGS]
                                 + [each.value for each in self.dimensions])
-            raise InvalidInput(errors={"group_by": [f"Choose one of: {allowed}."]})
+            raise InvalidInput(errors={"group_by": [
+                _("Choose one of: %(allowed)s.", allowed=allowed)]})
         return expressions
 
 
@@ -126,7 +128,7 @@ def tickets_behind(metric: Metric, period: Slice, measure: str, *,
             raise ValueError("time buckets need a zone")
         cut = buckets(period.start, period.end, group_by, zone)
         if key not in cut.keys:
-            raise InvalidInput(errors={"key": ["Not one of this period's buckets."]})
+            raise InvalidInput(errors={"key": [_("Not one of this period's buckets.")]})
         index = cut.keys.index(key)
         return drill(parts, measure, period, bucket=(cut.bounds[index], cut.bounds[index + 1]))
     if group_by is None:

@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any, Sequence
 
+from flask import Response
 from flask_babel import gettext as _
 
 from service.reports.registry import Column, Report, Unit
@@ -92,3 +93,18 @@ def filename(report: Report, result: dict[str, Any], extension: str) -> str:
     """e.g. sla-compliance_2026-11-01_2026-12-01.csv (the period's UTC dates)."""
     start, end = result["from_"], result["to"]
     return f"{report.name}_{start.date().isoformat()}_{end.date().isoformat()}.{extension}"
+
+
+def download(report: Report, result: dict[str, Any], kind: str) -> Response:
+    """The report's table as a CSV or XLSX attachment ("csv" or "xlsx")."""
+    rows = table(report, result, _("Group"))
+    if kind == "csv":
+        body, mimetype = to_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = to_xlsx(rows, str(report.title))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{filename(report, result, kind)}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response

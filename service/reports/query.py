@@ -21,6 +21,8 @@ from sqlalchemy import (ARRAY, DateTime, Float, Integer, Select, and_, case, cas
                         literal, or_, select)
 from sqlalchemy.dialects import postgresql
 
+from flask_babel import gettext as _
+
 from service.errors import InvalidInput
 from service.extensions import db
 
@@ -167,9 +169,9 @@ def buckets(start: datetime, end: datetime, grouping: Grouping, zone: ZoneInfo) 
             bounds.append(moment)
             keys.append(day.isoformat())
         if len(keys) > MAX_BUCKETS:
-            raise InvalidInput(errors={"group_by": [
-                f"Too many {grouping.value} buckets (at most {MAX_BUCKETS}): "
-                "choose a shorter period or a longer bucket."]})
+            raise InvalidInput(errors={"group_by": [_(
+                "Too many %(grouping)s buckets (at most %(most)d): choose a shorter period "
+                "or a longer bucket.", grouping=grouping.value, most=MAX_BUCKETS)]})
         day = _next_start(day, grouping)
     bounds.append(end)
     return Buckets(grouping, zone, tuple(bounds), tuple(keys))
@@ -296,8 +298,8 @@ def aggregate(parts: Sequence[Part], period: Slice, *, groups: Sequence[Any] = (
         keys = []
         if by_time is not None:
             if part.moment is None:
-                raise InvalidInput(errors={"group_by": [
-                    "This report is a snapshot: it cannot be cut into days, weeks or months."]})
+                raise InvalidInput(errors={"group_by": [_(
+                    "This report is a snapshot: it cannot be cut into days, weeks or months.")]})
             keys.append(by_time.expression(part.moment))
         if groups:
             keys.append(groups[index])
@@ -429,10 +431,14 @@ def drill(parts: Sequence[Part], measure: str, period: Slice, *,
                       part.ticket.is_not(None)]
         if group is not None:
             expression = group[index]
+            # An enum column refuses a value it does not know (LookupError): not a group.
+            known = getattr(expression.type, "enums", None)
+            if key is not None and known is not None and key not in known:
+                raise InvalidInput(errors={"key": [_("Not a key of this breakdown.")]})
             conditions.append(expression.is_(None) if key is None else expression == key)
         if bucket is not None:
             conditions += [part.moment >= bucket[0], part.moment < bucket[1]]
         # No DISTINCT: callers use it inside IN (…), which ignores repeats, and DISTINCT made
         # PostgreSQL read every ticket (bench/RESULTS.md).
         return part.select(part.ticket).where(*conditions)
-    raise InvalidInput(errors={"measure": ["This number has no tickets behind it to list."]})
+    raise InvalidInput(errors={"measure": [_("This number has no tickets behind it to list.")]})

@@ -4,13 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from service.auth.models import User
 from service.auth.permissions import can
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.reports import access
 from service.reports.engine import run, run_with_previous, tickets_behind
-from service.reports.query import FILTERS, Grouping, Slice
+from service.reports.query import FILTERS, TIME_GROUPINGS, Grouping, Slice
 from service.reports.registry import Report, get
+from service.validation import MAX_ID, strip_controls
 
 
 def report_named(name: str) -> Report:
@@ -38,7 +41,8 @@ def grouping_of(report: Report, value: str | None) -> Grouping | None:
         return None
     allowed = [grouping.value for grouping in report.groupings]
     if value not in allowed:
-        raise InvalidInput(errors={"group_by": [f"Choose one of: {', '.join(allowed)}."]})
+        raise InvalidInput(errors={"group_by": [
+            _("Choose one of: %(allowed)s.", allowed=", ".join(allowed))]})
     return Grouping(value)
 
 
@@ -47,8 +51,8 @@ def slice_for(report: Report, user: User, args: dict[str, Any], now: datetime
     """The Slice the reader asked for (period in their zone, their teams, the filters)
     and the zone; refused filters and teams outside a lead's are InvalidInput."""
     require_reader(user, report)
-    refused = {name: [report.refusals.get(name, "This report cannot be filtered by "
-                                          f"{name}.")]
+    refused = {name: [str(report.refusals.get(name) or _(
+                   "This report cannot be filtered by %(filter)s.", filter=name))]
                for name in FILTERS if name in args and name not in report.filters}
     if refused:
         raise InvalidInput(errors=refused)
@@ -81,17 +85,23 @@ _NUMBER_KEYS = (Grouping.TEAM, Grouping.AGENT, Grouping.ACCOUNT, Grouping.DEPART
 
 
 def parse_key(group_by: Grouping | None, text: str | None) -> Any:
-    """A group's key as written in a URL ("" or absent: the group of no value)."""
+    """A group's key as written in a URL ("" or absent: the group of no value); a time
+    bucket's key stays its text (tickets_behind checks it against the period's)."""
     if group_by is None or text in (None, ""):
         return None
+    if group_by in TIME_GROUPINGS:
+        return text
+    not_a_key = InvalidInput(errors={"key": [_("Not a key of this breakdown.")]})
     if group_by in _NUMBER_KEYS:
-        if not (text.isascii() and text.isdigit()) or len(text) > 10:
-            raise InvalidInput(errors={"key": ["Not a key of this breakdown."]})
+        if not (text.isascii() and text.isdigit()) or len(text) > 10 or int(text) > MAX_ID:
+            raise not_a_key
         return int(text)
     if group_by is Grouping.BREACHED:
         if text not in ("true", "false"):
-            raise InvalidInput(errors={"key": ["Use true or false."]})
+            raise InvalidInput(errors={"key": [_("Use true or false.")]})
         return text == "true"
+    if strip_controls(text) != text:  # no product or category holds one (PostgreSQL: none)
+        raise not_a_key
     return text
 
 
@@ -99,9 +109,8 @@ def tickets_for(report: Report, user: User, args: dict[str, Any], measure: str,
                 key: str | None, now: datetime):
     """SQL: the ids of the tickets behind one number of the report, for the reader."""
     if measure not in {column.drill for column in report.columns if column.drill}:
-        raise InvalidInput(errors={"measure": ["This number has no tickets behind it to list."]})
+        raise InvalidInput(errors={"measure": [_("This number has no tickets behind it to list.")]})
     period, zone = slice_for(report, user, args, now)
     group_by = grouping_of(report, args.get("group_by"))
     return tickets_behind(report.metric, period, measure, group_by=group_by,
-                          key=parse_key(group_by, key) if group_by not in
-                          (Grouping.DAY, Grouping.WEEK, Grouping.MONTH) else key, zone=zone)
+                          key=parse_key(group_by, key), zone=zone)

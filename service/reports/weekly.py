@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, render_template
 from flask_babel import force_locale
-from jinja2 import FileSystemLoader
 from sqlalchemy import exists, or_, select
 
 from service import jobs
@@ -38,9 +36,9 @@ from service.i18n import locale_for
 from service.notify import mail
 from service.notify.models import OutboundMail
 from service.reports import access
-from service.reports.query import local_midnight
 from service.reports.formatting import change, format_value
-from service.reports.registry import Column, Report, Unit, get, reports
+from service.reports.query import local_midnight
+from service.reports.registry import Column, Report, get, reports
 from service.reports.service import compute, may_read
 
 log = logging.getLogger(__name__)
@@ -48,7 +46,7 @@ log = logging.getLogger(__name__)
 SEND_HOUR = 8  # local time on Monday from which the mail is due
 NOTICE_KIND = "weekly_report"  # the User.notify_prefs key a lead turns the mail off with
 BREACH_REPORT = "sla-compliance"  # the report whose breaches name the team that breached most
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
+BREACH_COLUMN = "breached_tickets"  # its count of breached tickets
 
 
 class State(enum.StrEnum):
@@ -92,9 +90,14 @@ def week_start(now: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
+def last_week_days(monday: date) -> tuple[date, date]:
+    """The first and last day (Monday, Sunday) of the week before `monday`."""
+    return monday - timedelta(days=7), monday - timedelta(days=1)
+
+
 def last_week(monday: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The UTC period [Monday 00:00, next Monday 00:00) local of the week before `monday`."""
-    return local_midnight(monday - timedelta(days=7), zone), local_midnight(monday, zone)
+    return local_midnight(last_week_days(monday)[0], zone), local_midnight(monday, zone)
 
 
 def _recipient_conditions() -> list:
@@ -137,8 +140,8 @@ def plan(now: datetime) -> list[Planned]:
         select(OutboundMail.dedupe_key, OutboundMail.status)
         .where(OutboundMail.dedupe_key.in_(keys))).all()) if keys else {}
     return [row if row.key not in recorded else
-            Planned(row.user_id, row.email, row.zone, row.week_start,
-                    State.SENT if recorded[row.key] in ("sent", "logged") else State.UNSENT)
+            replace(row, state=State.SENT if recorded[row.key] in ("sent", "logged")
+                    else State.UNSENT)
             for row in rows]
 
 
@@ -179,15 +182,16 @@ def compose(user: User, monday: date, now: datetime) -> tuple[str, str, str]:
     """(subject, text, HTML) of the user's weekly mail, in the user's language."""
     zone = access.report_zone(user)
     start, end = last_week(monday, zone)
+    first_day, last_day = last_week_days(monday)
     locale = locale_for(user.locale)
     with force_locale(locale):
         context = {"user": user, "zone": zone.key, "html_lang": locale.replace("_", "-"),
-                   "first_day": monday - timedelta(days=7), "last_day": monday - timedelta(days=1),
+                   "first_day": first_day, "last_day": last_day,
                    "rows": headline_rows(user, start, end, monday, now),
                    "breaches": most_breaches(user, start, end, now)}
-        return (_render("reports/mail/weekly_subject.txt", context).strip(),
-                _render("reports/mail/weekly.txt", context),
-                _render("reports/mail/weekly.html", context))
+        return (render_template("reports/mail/weekly_subject.txt", **context).strip(),
+                render_template("reports/mail/weekly.txt", **context),
+                render_template("reports/mail/weekly.html", **context))
 
 
 def headline_rows(user: User, start: datetime, end: datetime, monday: date,
@@ -231,18 +235,14 @@ def most_breaches(user: User, start: datetime, end: datetime,
 
 
 def breach_column(report: Report) -> Column | None:
-    """The report's count of breached tickets: "breached_tickets", else the first count
-    column whose key names breaches."""
-    counts = [column for column in report.columns
-              if column.unit == Unit.COUNT and "breach" in column.key]
-    chosen = [column for column in counts if column.key == "breached_tickets"] or counts
-    return chosen[0] if chosen else None
+    """The report's count of breached tickets (its BREACH_COLUMN), or None."""
+    return next((column for column in report.columns if column.key == BREACH_COLUMN), None)
 
 
 def console_link(name: str, monday: date) -> str:
     """The console page of a report over last week (dates are local, `to` inclusive)."""
-    query = urlencode({"from": (monday - timedelta(days=7)).isoformat(),
-                       "to": (monday - timedelta(days=1)).isoformat()})
+    first_day, last_day = last_week_days(monday)
+    query = urlencode({"from": first_day.isoformat(), "to": last_day.isoformat()})
     return f"{current_app.config['BASE_URL']}/console/reports/{quote(name, safe='')}?{query}"
 
 
@@ -255,14 +255,4 @@ def _computed(report: Report, user: User, args: dict[str, Any],
         log.warning("weekly report: %s refused for user %s: %s", report.name, user.id,
                     error.errors)
         return None
-
-
-def _render(name: str, context: dict[str, Any]) -> str:
-    """Render one of this package's mail templates with the app's Jinja settings (Babel's
-    gettext, HTML autoescaping), independent of which blueprints the app registered."""
-    environment = current_app.extensions.get("weekly_report_templates")
-    if environment is None:
-        environment = current_app.jinja_env.overlay(loader=FileSystemLoader(_TEMPLATES))
-        current_app.extensions["weekly_report_templates"] = environment
-    return environment.get_template(name).render(context)
 

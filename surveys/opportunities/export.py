@@ -1,8 +1,8 @@
 """The CRM export: one CSV row per opportunity, safe to open in Excel.
 
 - UTF-8 with a byte-order mark, so Excel shows Chinese names correctly;
-- a cell starting with =, +, -, @, a tab or a carriage return gets a leading apostrophe,
-  so a customer's words can never run as a formula (CSV / formula injection).
+- a cell a spreadsheet would read as a formula gets a leading apostrophe
+  (service.reports.export.safe_text), so a customer's words can never run as one.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from service.auth.models import User
 from service.directory.models import Account, Contact
 from service.extensions import db
+from service.reports.export import safe_text
 from surveys.models import Opportunity, OpportunityEvidence
 from surveys.opportunities.history import console_url
 from surveys.opportunities.links import absolute, evidence_paths
@@ -25,7 +26,6 @@ BOM = "\ufeff"
 HEADER = ("id", "created_at", "status", "kind", "source", "account", "contact_name",
           "contact_email", "owner", "reason", "suggested_products", "estimated_value",
           "won_value", "lost_reason", "first_contact_due_at", "url", "evidence")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 200  # rows looked up together (names, evidence): a few queries per chunk
 
 
@@ -35,10 +35,7 @@ def safe_cell(value: Any) -> str:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return safe_text(str(value))
 
 
 def _names(model: Any, ids: set[int], *columns: Any) -> dict[int, tuple]:

@@ -96,8 +96,7 @@ def recovery(period: Slice, now: datetime, group_by: Grouping | None = None, *,
              zone: ZoneInfo | None = None, top: int = DEFAULT_TOP) -> dict[str, Any]:
     """Recovery follow-ups opened, closed (in time), re-surveyed and won back; open now."""
     result = run(RECOVERY, period, group_by, zone=zone, top=top)
-    result["total"].update(open_follow_ups(period, now))
-    return result
+    return {**result, **recovery_extra(period, result, now)}
 
 
 def recovery_extra(period: Slice, result: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import pytest
 from service.extensions import db
 from service.reports import registry
 from tickets.analytics.intake import INTAKE
-from service.reports.console import preset_days
+from service.reports.console_form import preset_days
 from service.reports.formatting import group_label
 from service.reports.query import Grouping
 from tickets.models import Channel, Status
@@ -249,6 +249,7 @@ def test_another_leads_team_unknown_reports_and_bad_drills(app, world, console_l
     assert client.get("/console/reports/nope/tickets?measure=created").status_code == 404
     assert client.get("/console/reports/nope.csv").status_code == 404
     for query in ("measure=nope", "measure=created&group_by=team&key=abc",
+                  "measure=created&group_by=channel&key=fax",
                   "measure=created&group_by=week&key=2020-01-01", "measure=created&after=x"):
         page = client.get(f"/console/reports/intake/tickets?{MARCH}&{query}")
         assert page.status_code == 400, query
@@ -256,12 +257,17 @@ def test_another_leads_team_unknown_reports_and_bad_drills(app, world, console_l
 
 
 def test_pages_speak_chinese(app, world, console_login):
-    """The language switch reaches the pages (labels translated once the lead adds them:
-    here only that the page renders in zh_CN and keeps the numbers)."""
+    """The language switch reaches the pages: headings, form and filter labels, group names
+    and the numbers all read in zh_CN."""
     client = _client(app, console_login, world["admin"])
     page = client.get(f"/console/reports/intake?{MARCH}&group_by=channel&lang=zh_CN")
     assert page.status_code == 200
-    assert 'lang="zh-CN"' in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert 'lang="zh-CN"' in html
+    assert ">报表</a>" in html and "分组方式" in html  # Reports, Group by
+    assert '<label for="filter-channel">渠道</label>' in html  # Channel
+    assert re.search(r'<tfoot>\s*<tr class="total">\s*<th scope="row">合计</th>\s*'
+                     r'<td class="num"><a href="[^"]+">3</a></td>', html)
 
 
 def test_presets_and_group_labels(app):
@@ -328,3 +334,65 @@ def test_every_registered_report_renders_by_each_grouping(app, world, console_lo
         if client.get(f"/console/reports/{report.name}.csv?{MARCH}").status_code != 200:
             failures.append((report.name, "csv"))
     assert failures == []
+
+
+
+@pytest.mark.parametrize("query, field", [
+    ("period=custom&from=9999-12-01&to=9999-12-31", "from"),  # its end is past year 9999
+    ("period=custom&from=0001-01-01&to=0001-01-31", "from"),  # the period before: year 0
+    ("period=custom&from=2024-01-01&to=2026-12-31&group_by=day", "group_by"),  # 1,096 days
+])
+def test_periods_out_of_reach_show_the_form_again(database, world, console_login, query,
+                                                   field):
+    """Dates Python cannot hold, and trends too long to draw: 400 by the field, never a
+    500 — on the page, its export and its drill-down alike."""
+    client = _client(database, console_login, world["admin"])
+    for path in ("intake", "intake.csv", "intake/tickets"):
+        page = client.get(f"/console/reports/{path}?{query}&measure=created")
+        assert page.status_code == 400, (path, page.status_code)
+        assert "text/html" in page.content_type
+    html = client.get(f"/console/reports/intake?{query}").get_data(as_text=True)
+    assert f'<p class="field-error" id="{field}-error">' in html
+
+
+def test_filters_drop_control_characters(database, world, console_login):
+    """A NUL in a text filter (PostgreSQL refuses it) is dropped, as the API's schemas drop
+    it: product=Rou\0ter is the Router filter, and the links keep it clean."""
+    client = _client(database, console_login, world["admin"])
+    page = client.get(f"/console/reports/intake?{MARCH}&group_by=&product=Rou%00ter"
+                      "&category=%00")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    export = re.search(r'href="(/console/reports/intake\.csv\?[^"]+)"', html)[1]
+    assert "product=Router" in export and "%00" not in export and "category" not in export
+    assert re.search(r'<tfoot>\s*<tr class="total">\s*<th scope="row">Total</th>\s*'
+                     r'<td class="num"><a href="[^"]+">2</a></td>', html)
+    drilled = client.get(f"/console/reports/intake/tickets?{MARCH}&measure=created"
+                         "&product=Rou%00ter")
+    assert _listed(drilled.get_data(as_text=True)) == {world["T1"].id, world["T3"].id}
+
+
+def test_drill_down_pages_only_from_a_ticket_id(database, world, console_login):
+    """`after` beyond the ids' range (PostgreSQL: integer out of range) or 0 is not a page
+    of the list: 400; each listed ticket links to its page."""
+    client = _client(database, console_login, world["admin"])
+    for after in ("9999999999", "0"):
+        page = client.get(f"/console/reports/intake/tickets?{MARCH}&measure=created"
+                          f"&after={after}")
+        assert page.status_code == 400, after
+        assert "Not a page of this list." in page.get_data(as_text=True)
+    html = client.get(f"/console/reports/intake/tickets?{MARCH}&measure=created").get_data(
+        as_text=True)
+    assert f'<a href="/console/tickets/{world["T1"].id}">' in html
+
+
+@pytest.mark.parametrize("role", ["admin", "lead", "agent", "department", "sales"])
+def test_side_bar_links_the_reports_to_whoever_may_read_one(app, world, console_login,
+                                                            make_user, role):
+    """The side bar's Reports link is there exactly when the reports index opens (a sales
+    rep reads the survey and follow-up reports)."""
+    client = _client(app, console_login, make_user(role, timezone="UTC"))
+    index = client.get("/console/reports")
+    assert index.status_code in (200, 403)
+    home = client.get("/console/kb/articles", follow_redirects=True).get_data(as_text=True)
+    assert ('href="/console/reports"' in home) == (index.status_code == 200), role

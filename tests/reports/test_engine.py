@@ -121,3 +121,35 @@ def test_exports_keep_formulas_as_text(app):
     sheet = load_workbook(io.BytesIO(export.to_xlsx(rows, "A: [report]"))).active
     assert sheet["A2"].value == "'=HYPERLINK(\"http://x\")" and sheet["A2"].data_type == "s"
     assert sheet["B3"].value == -2
+
+
+@pytest.mark.parametrize("query", [
+    "from=0001-01-01", "to=9999-12-31", "from=1899-12-01&to=1899-12-31",
+    "from=9999-12-31T23:00:00-05:00&to=9999-12-31T23:30:00-05:00", "tz=America",
+    "tz=..%2Fzoneinfo%2FUTC", "tz=localtime"])
+def test_api_refuses_periods_and_zones_out_of_range(database, make_user, auth, query):
+    """Dates Python cannot hold (or whose previous period it cannot) and names that are
+    not a zone (a folder of them, a path) are 400s, not 500s."""
+    response = database.test_client().get(f"/api/v1/reports/intake?{query}",
+                                           headers=auth(make_user("admin")))
+    assert response.status_code == 400, response.get_json()
+    assert set(response.get_json()["errors"]) <= {"from", "tz"}
+
+
+def test_drill_refuses_keys_no_group_can_have(tickets):
+    """A channel that is not one, an id past the database's integers, a product with a
+    NUL: InvalidInput (they used to reach the database and fail there)."""
+    from service.errors import InvalidInput
+    from service.reports.service import parse_key
+
+    with pytest.raises(InvalidInput):
+        engine.tickets_behind(INTAKE.metric, MARCH, "created", group_by=Grouping.CHANNEL,
+                              key="fax")
+    for grouping, text in ((Grouping.TEAM, "9999999999"), (Grouping.PRODUCT, "a\x00b")):
+        with pytest.raises(InvalidInput):
+            parse_key(grouping, text)
+    assert parse_key(Grouping.TEAM, "2147483647") == 2**31 - 1
+    assert parse_key(Grouping.DAY, "2026-03-01") == "2026-03-01"
+    email = engine.tickets_behind(INTAKE.metric, MARCH, "created", group_by=Grouping.CHANNEL,
+                                  key=parse_key(Grouping.CHANNEL, "email"))
+    assert set(db.session.scalars(email)) == {tickets[2].id}

@@ -225,6 +225,14 @@ def test_complaints_drill_down(complaints):
     assert behind("active_accounts") == {complaints[name].id for name in ("C1", "C2", "C3", "C5")}
 
 
+def test_no_complaint_categories_means_no_complaints(database, ticket, monkeypatch):
+    """An empty COMPLAINT_CATEGORIES does not make a ticket of an empty category one."""
+    monkeypatch.setitem(database.config, "COMPLAINT_CATEGORIES", [])
+    ticket(utc(2026, 3, 2), category="")
+    result = engine.run(COMPLAINTS.metric, MARCH)
+    assert (result["total"]["tickets"], result["total"]["complaints"]) == (1, 0)
+
+
 # ---------------------------------------------------------------------------- the API
 
 PERIOD = "from=2026-03-01&to=2026-03-31&tz=UTC"

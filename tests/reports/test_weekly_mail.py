@@ -318,3 +318,28 @@ def test_the_sla_compliance_report_names_the_team(app, make_user, make_team, mak
     assert subject == "Weekly report: 2026-11-30 to 2026-12-06"
     assert "/console/reports/sla-compliance?from=2026-11-30&to=2026-12-06" in text
     assert "Most SLA breaches" not in text
+
+
+def test_the_tickers_hourly_job_queues_by_the_clock(world):
+    """The ticker's job reads the clock: at Monday 07:30Z all three mails are due (no SMTP
+    server: they are kept as logged); run again, nothing more."""
+    import time_machine
+
+    from service.reports import jobs as report_jobs
+
+    with time_machine.travel(utc(2026, 12, 7, 7, 30), tick=False):
+        report_jobs.queue_weekly_reports()
+        report_jobs.queue_weekly_reports()
+    assert {(row.dedupe_key, row.status) for row in _weekly_rows()} == {
+        (f"weekly-report:{world[name].id}:2026-12-07", "logged") for name in ("ada", "bob", "li")}
+
+
+def test_the_cli_reads_a_time_without_offset_as_utc(world, database):
+    """--now 2026-12-07T07:00:00 is 07:00Z: Bob's Monday 08:00 in Berlin, so he is due."""
+    from service.reports.cli import reports_cli
+
+    result = database.test_cli_runner().invoke(
+        reports_cli, ["send-weekly", "--now", "2026-12-07T07:00:00", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "due     bob@staff.test week of 2026-12-07 (Europe/Berlin)" in result.output
+    assert "dry run: 3 to send" in result.output and _weekly_rows() == []

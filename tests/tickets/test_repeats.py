@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from service.extensions import db
 from tickets.models import Ticket
@@ -56,6 +56,48 @@ def test_changing_a_category_decides_the_later_tickets_again(database, make_tick
     third.category = None  # no category: never a repeat
     db.session.commit()
     assert _flags([third]) == [False]
+
+
+def test_moving_a_ticket_to_another_contact_decides_both_customers_again(
+        database, make_ticket):
+    first, second = _casey(make_ticket, [0, 10])
+    dana = make_ticket(customer_email="dana@example.com", category="billing")
+    dana.created_at = second.created_at + timedelta(days=1)
+    db.session.commit()
+    assert _flags([first, second, dana]) == [False, True, False]
+    db.session.expire(first)
+    first.contact_id = dana.contact_id  # filed under the wrong customer
+    db.session.commit()
+    assert _flags([first, second, dana]) == [False, False, True]
+
+
+def test_a_category_change_on_an_expired_ticket_decides_the_later_tickets_again(
+        database, make_ticket):
+    first, second, third = _casey(make_ticket, [0, 10, 45])
+    db.session.expire(first)  # the old category is not loaded when it changes
+    first.category = "shipping"
+    db.session.commit()
+    assert _flags([first, second, third]) == [False, False, False]
+
+
+def test_a_new_ticket_writes_only_the_flags_it_changes(database, make_ticket):
+    _casey(make_ticket, [0, 40, 80, 120, 160])  # none within 30 days of another
+    written = []
+
+    def count_rows(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE TICKETS SET IS_REPEAT"):
+            written.append(cursor.rowcount)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "after_cursor_execute", count_rows)
+    try:
+        latest = make_ticket(customer_email="casey@example.com", category="billing")
+    finally:
+        event.remove(engine, "after_cursor_execute", count_rows)
+    db.session.commit()
+    # The customer's earlier tickets keep their rows; the new one, moments after the
+    # first (day 0 is now), repeats it.
+    assert written == [1] and _flags([latest]) == [True]
 
 
 def test_the_migration_backfills_the_same_flags(database, make_ticket):

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
-from sqlalchemy import func
+from sqlalchemy import false, func
 
 from service.reports.engine import Metric
 from service.reports.numbers import average, percent
@@ -17,6 +17,7 @@ from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, tic
                                           tickets_with_accounts)
 from tickets.facts import complaint_categories
 from tickets.models import Ticket
+
 
 def _ticket_part(moment: Any, measures: dict[str, Any], period: Slice, *extra: Any) -> Part:
     return Part(moment, measures, [*ticket_conditions(period), *extra],
@@ -113,8 +114,10 @@ REPEAT_ISSUES = register(Report(
 # ---------------------------------------------------------------------------- complaints
 
 def is_complaint() -> Any:
-    """SQL: the ticket's category is a complaint category (case-insensitive)."""
-    return func.lower(Ticket.category).in_(complaint_categories() or [""])
+    """SQL: the ticket's category is a complaint category (case-insensitive); none is
+    when COMPLAINT_CATEGORIES is empty."""
+    categories = complaint_categories()
+    return func.lower(Ticket.category).in_(categories) if categories else false()
 
 
 def _complaint_parts(period: Slice) -> list[Part]:
