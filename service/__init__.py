@@ -80,6 +80,7 @@ def _import_models() -> None:
     import service.jobs  # noqa: F401
     import service.notify.models  # noqa: F401
     import service.notify.webhooks.models  # noqa: F401
+    import service.reports.models  # noqa: F401
     import tickets.channels.email.models  # noqa: F401
     import tickets.channels.chat.models  # noqa: F401
     import tickets.channels.phone.models  # noqa: F401

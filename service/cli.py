@@ -237,7 +237,7 @@ def ticker_command() -> None:
 @click.argument("name", type=click.Choice(["sla", "assignment", "outbox", "loads", "imap",
                                           "chat", "tasks", "confirmations", "surveys",
                                           "nps", "recovery", "opportunities", "revisits",
-                                          "health", "weekly-reports"]))
+                                          "health", "weekly-reports", "report-rollups"]))
 @with_appcontext
 def sweep_command(name: str) -> None:
     """Run one periodic task once, in this process (for cron)."""

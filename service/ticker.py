@@ -60,6 +60,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("revisits", 3600, revisit_jobs.sweep_revisits),
         Periodic("health", 3600, health_jobs.refresh_health),
         Periodic("weekly-reports", 3600, report_jobs.queue_weekly_reports),
+        Periodic("report-rollups", 600, report_jobs.refresh_rollups),
     ]
 
 

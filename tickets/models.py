@@ -231,14 +231,24 @@ class Ticket(db.Model):
         return [row.tag for row in self.tag_rows]
 
 
-# SLA reports' prefilter (tickets.reports, tickets.analytics.sla.decided_since): the latest of
-# a ticket's due times and outcomes. PostgreSQL only, as SQLite has no GREATEST(); created by
-# migration 0011 and, for create_all, here; Alembic's comparison leaves it alone
-# (migrations/env.py).
+# PostgreSQL expression indexes of the SLA reports, created by migrations (0011, 0013) and,
+# for create_all, here; Alembic's comparison leaves them alone (service/schema_filter.py).
+# The latest of a ticket's due times and outcomes: the prefilter of every SLA report
+# (tickets.reports, tickets.analytics.sla.decided_since). SQLite has no GREATEST().
 SLA_LATEST_INDEX = "ix_tickets_sla_latest"
-event.listen(Ticket.__table__, "after_create", DDL(
-    f"CREATE INDEX {SLA_LATEST_INDEX} ON tickets (GREATEST(first_response_due_at, "
-    "resolution_due_at, first_responded_at, resolved_at))").execute_if(dialect="postgresql"))
+# When each target's breach was decided (tickets.analytics.sla.breach_moment), which places
+# a breach in a period: a day or a few hours long ago is then read from the index alone.
+_BREACH_MOMENT = ("(CASE WHEN {prefix}_breached_at IS NOT NULL AND {prefix}_breached_at < "
+                  "{prefix}_due_at THEN {prefix}_breached_at ELSE {prefix}_due_at END)")
+EXPRESSION_INDEXES = {
+    SLA_LATEST_INDEX: "GREATEST(first_response_due_at, resolution_due_at, first_responded_at, "
+                      "resolved_at)",
+    "ix_tickets_first_response_breach": _BREACH_MOMENT.format(prefix="first_response"),
+    "ix_tickets_resolution_breach": _BREACH_MOMENT.format(prefix="resolution"),
+}
+for _name, _expression in EXPRESSION_INDEXES.items():
+    event.listen(Ticket.__table__, "after_create", DDL(
+        f"CREATE INDEX {_name} ON tickets ({_expression})").execute_if(dialect="postgresql"))
 
 
 def format_number(ticket_id: int) -> str:

@@ -12,7 +12,7 @@ from service import jobs
 
 @click.group("reports")
 def reports_cli() -> None:
-    """Reports: the weekly mail to leads."""
+    """Reports: the weekly mail to leads, the daily rollups."""
 
 
 def _instant(value: str | None) -> datetime:
@@ -53,3 +53,19 @@ def send_weekly_command(now_text: str | None, dry_run: bool) -> None:
     with jobs.finished_before_return(app):  # without Redis, sent before the command ends
         queued = weekly.queue_weekly_reports(now)
     click.echo(f"{queued} weekly report mail(s) queued")
+
+
+@reports_cli.command("rollup")
+@click.option("--all", "everything", is_flag=True,
+              help="Rebuild every day of the horizon, not only the stale ones.")
+@with_appcontext
+def rollup_command(everything: bool) -> None:
+    """Rebuild the daily rollups of the long-period reports (the ticker does it every
+    10 minutes; run it after a bulk import or a TIMEZONE change)."""
+    from service.db_types import utcnow
+    from service.reports import rollup
+    from service.reports.registry import rolled_up
+
+    for report in rolled_up():
+        days = rollup.refresh([report.metric], utcnow(), everything=everything)
+        click.echo(f"{report.name}: {days} day(s) rebuilt")

@@ -14,7 +14,8 @@ from service.auth.models import User
 from service.directory.models import Account, Team
 from service.errors import InvalidInput
 from service.extensions import db
-from service.reports.query import (DEFAULT_TOP, TIME_GROUPINGS, Grouping, Part, Slice,
+from service.reports import rollup as rollups
+from service.reports.query import (DEFAULT_TOP, TIME_GROUPINGS, Buckets, Grouping, Part, Slice,
                                    aggregate, buckets, drill)
 
 
@@ -30,6 +31,9 @@ class Metric:
     # its conditions), for totals and breakdowns by dimension: one statement instead of
     # one per part. Time buckets still use `parts`.
     flat: Callable[[Slice], list[Part]] | None = None
+    # Kept in daily cells (service.reports.rollup) that answer long periods; None: the
+    # metric is always counted from its rows.
+    rollup: rollups.Rollup | None = None
 
     def parts_for(self, period: Slice, by_time: bool = False) -> list[Part]:
         """The parts to count the period with: `flat` unless cut into time buckets."""
@@ -77,20 +81,20 @@ def _run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
         if zone is None:
             raise ValueError("time buckets need a zone")
         cut = buckets(period.start, period.end, group_by, zone)
-        rows = aggregate(parts, period, by_time=cut)
+        rows = _count(metric, parts, period, by_time=cut)
         result["groups"] = [{"key": key, "label": key, **metric.build(rows.get((index,), {}))}
                             for index, key in enumerate(cut.keys)]
         if with_total and metric.additive(parts):  # counts and sums: the buckets add up
             result["total"] = metric.build(_added(rows.values()))
         elif with_total:
             result["total"] = metric.build(
-                aggregate(metric.parts_for(period), period).get((), {}))
+                _count(metric, metric.parts_for(period), period).get((), {}))
         return result
     if with_total:
-        result["total"] = metric.build(aggregate(parts, period).get((), {}))
+        result["total"] = metric.build(_count(metric, parts, period).get((), {}))
     if group_by is None:
         return result
-    rows = aggregate(parts, period, groups=metric.grouping_expressions(group_by), top=top)
+    rows = _count(metric, parts, period, group_by=group_by, top=top)
     result["groups"] = _groups(group_by, rows, metric)
     return result
 
@@ -105,16 +109,29 @@ def run_with_previous(metric: Metric, period: Slice, group_by: Grouping | None =
     before = period.previous()
     parts = metric.parts_for(before)
     result["previous"] = {"from": before.start, "to": before.end,
-                          "total": metric.build(aggregate(parts, before).get((), {}))}
+                          "total": metric.build(_count(metric, parts, before).get((), {}))}
     if group_by is not None and group_by not in TIME_GROUPINGS and result["groups"]:
         keys = [group["raw_key"] for group in result["groups"]]
-        rows = aggregate(parts, before, groups=metric.grouping_expressions(group_by), only=keys)
+        rows = _count(metric, parts, before, group_by=group_by, only=keys)
         for group in result["groups"]:
             values = rows.get((group["raw_key"],))
             group["previous"] = metric.build(values) if values is not None else None
     for group in result["groups"]:
         group.pop("raw_key", None)
     return result
+
+
+def _count(metric: Metric, parts: list[Part], period: Slice, *, by_time: Buckets | None = None,
+           group_by: Grouping | None = None, top: int | None = None,
+           only: Sequence[Any] | None = None) -> dict[tuple, dict[str, Any]]:
+    """query.aggregate's rows of the metric: from its daily cells when they can answer,
+    else counted from its rows."""
+    rows = rollups.answer(metric, period, by_time=by_time, group_by=group_by, top=top,
+                          only=only)
+    if rows is not None:
+        return rows
+    groups = metric.grouping_expressions(group_by) if group_by is not None else ()
+    return aggregate(parts, period, groups=groups, by_time=by_time, top=top, only=only)
 
 
 def tickets_behind(metric: Metric, period: Slice, measure: str, *,

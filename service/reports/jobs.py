@@ -15,6 +15,16 @@ def queue_weekly_reports() -> None:
     weekly.queue_weekly_reports(utcnow())
 
 
+@job(queue="sweeps")
+def refresh_rollups() -> None:
+    """Rebuild the reports' stale daily rollups (the ticker runs it every 10 minutes)."""
+    from service.db_types import utcnow
+    from service.reports import rollup
+    from service.reports.registry import rolled_up
+
+    rollup.refresh([report.metric for report in rolled_up()], utcnow())
+
+
 @job(queue="mail")
 def send_weekly_report(user_id: int, week_start: str) -> None:
     """Send one lead's weekly report mail for the week starting on `week_start` (ISO date

@@ -99,6 +99,8 @@ def register(report: Report) -> Report:
     unknown = set(report.filters) - set(FILTERS)
     if unknown or report.section not in SECTIONS or not report.columns:
         raise ValueError(f"report {report.name!r}: bad filters, section or columns")
+    if report.metric.rollup is not None and report.metric.rollup.name != report.name:
+        raise ValueError(f"report {report.name!r}: its rollup must be stored under its name")
     _REPORTS[report.name] = report
     return report
 
@@ -106,6 +108,11 @@ def register(report: Report) -> Report:
 def get(name: str) -> Report | None:
     """The report of that name, or None."""
     return _REPORTS.get(name)
+
+
+def rolled_up() -> list[Report]:
+    """The reports kept in daily rollups (service.reports.rollup)."""
+    return [report for report in reports() if report.metric.rollup is not None]
 
 
 def reports() -> list[Report]:

@@ -19,6 +19,7 @@ from service.reports.numbers import average, percent, rounded
 from service.reports.query import (Grouping, Part, Slice, count_distinct, count_if, percentile,
                                    sum_if)
 from service.reports.registry import Column, Report, Unit, register
+from service.reports.rollup import Rollup
 from tickets.analytics.dimensions import ticket_columns, ticket_groupings
 from tickets.models import Ticket
 from tickets.tasks.models import Task, TaskStatus
@@ -115,7 +116,10 @@ TASKS = register(Report(
     title=_l("Department tasks"),
     description=_l("How fast each department finishes the tasks tickets hand it, and how "
                    "often it misses their due time."),
-    metric=Metric(_task_parts, task_dimensions(2), _task_numbers),
+    # Kept per department; a lead's scope (their teams' tickets and the tasks asked of
+    # their teams) is counted live.
+    metric=Metric(_task_parts, task_dimensions(2), _task_numbers,
+                  rollup=Rollup("tasks", by=Grouping.DEPARTMENT, scoped=False)),
     numbers=TaskNumbers,
     columns=(Column("median_seconds", _l("Median turnaround"), Unit.SECONDS, drill="done",
                     better="down"),

@@ -14,6 +14,7 @@ from service.extensions import db
 from service.reports.engine import Metric
 from service.reports.numbers import percent
 from service.reports.query import Part, Slice, count_if
+from service.reports.rollup import Rollup
 from service.reports.registry import Column, Report, Unit, register
 from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
@@ -92,7 +93,11 @@ def _counts(period: Slice) -> list[tuple[str, Any, list]]:
 
 
 def _scope(period: Slice) -> list:
-    return [*ticket_conditions(period), decided_since(period.start)]
+    # Every moment of a ticket (due times, answers, breaches) is at or after its
+    # creation: the bound on created_at keeps a short period long ago from reading every
+    # ticket decided since (a day's rollup, the previous period's first hours).
+    return [*ticket_conditions(period), decided_since(period.start),
+            Ticket.created_at < period.end]
 
 
 def _parts(period: Slice) -> list[Part]:
@@ -146,7 +151,8 @@ SLA_COMPLIANCE = register(Report(
     description=_l("First-response and resolution targets met and breached, each counted "
                    "when it was decided: met when the reply or resolution came in time, "
                    "breached at its due time. Tickets without an SLA are left out."),
-    metric=Metric(_parts, ticket_dimensions(5), _numbers, flat=_flat_parts),
+    metric=Metric(_parts, ticket_dimensions(5), _numbers, flat=_flat_parts,
+                  rollup=Rollup("sla-compliance")),
     numbers=SlaComplianceNumbers,
     columns=(Column("first_response.percent", _l("First response met %"), Unit.PERCENT,
                     better="up"),

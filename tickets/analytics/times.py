@@ -15,6 +15,7 @@ from service.reports.engine import Metric
 from service.reports.numbers import rounded
 from service.reports.query import Part, Slice, count_if, percentile
 from service.reports.registry import Column, Report, Unit, register
+from service.reports.rollup import Rollup
 from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
                                           tickets_with_accounts)
 from tickets.models import Ticket
@@ -101,7 +102,8 @@ RESPONSE_TIMES = register(Report(
     description=_l("How long customers waited for a first answer and for a resolution, and "
                    "how long tickets were in our hands (handle time): median and 90th "
                    "percentile, in calendar time."),
-    metric=Metric(_parts, ticket_dimensions(2), _numbers, flat=_flat_parts),
+    metric=Metric(_parts, ticket_dimensions(2), _numbers, flat=_flat_parts,
+                  rollup=Rollup("response-times")),
     numbers=ResponseTimesNumbers,
     columns=(Column("first_response.median", _l("First response, median"), Unit.SECONDS,
                     better="down"),

@@ -1,0 +1,43 @@
+"""Daily rollups of the slow reports (service.reports.rollup): derived data, rebuilt by a
+job, never edited by hand; dropping every row only makes reports count live again."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db_types import UTCDateTime
+from service.extensions import db
+
+
+class RollupCell(db.Model):
+    """One number of one report on one local day (span "day") or one whole local month
+    (span "month", `day` its 1st): a count or a sum (slot 0), or how many values of a
+    percentile's histogram fell into bucket `slot`.
+
+    Level 0 cells count every row of the report; level 1 cells count the rows of one
+    group of the report's rollup dimension (`key`: a team's id, "" for rows of none).
+    """
+
+    __tablename__ = "report_rollup_cells"
+
+    report: Mapped[str] = mapped_column(String(40), primary_key=True)
+    span: Mapped[str] = mapped_column(String(5), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class RollupDay(db.Model):
+    """A local day whose cells of one report are built: when, and in which zone."""
+
+    __tablename__ = "report_rollup_days"
+
+    report: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,484 @@
+"""Daily rollups: the slow reports' numbers kept per local day, so that a 90-day or
+12-month report adds up a few thousand cells instead of reading a million tickets.
+
+A report opts in with Metric.rollup. Its cells are the report's own parts counted with
+time buckets of one day (query.aggregate's definitions, so the two cannot drift apart):
+
+* counts and sums are stored per day and per group of one dimension (a team, by default)
+  and add up exactly;
+* a percentile is stored as a histogram of its values in buckets whose bounds grow by
+  GAMMA: any value read back is within ACCURACY (1 %) of a value in its bucket, so a
+  median from the rollup is within 1 % of the exact one (values under a second: within a
+  second);
+* a distinct count cannot be added up: reports with one are always counted live.
+
+A request is answered from the rollup when its days are built (in the zone the rollup is
+cut in), it is filtered by nothing but the rollup's dimension (a lead's teams, a team) and
+grouped by time, by that dimension or not at all. The parts of the period the cells do
+not cover (today, a period starting at a time of day) are counted live with the same
+statements, and at most MAX_LIVE of the period may be; otherwise the whole report is
+counted live, exactly. The job keeps the last RECENT_DAYS days rebuilt every run and every
+older day rebuilt at least every REBUILD_AFTER: those are the staleness bounds in
+docs/reports.md ("Speed").
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import (ARRAY, Date, Integer, String, and_, case, cast, delete, func, insert,
+                        literal, or_, select, union_all)
+from sqlalchemy.dialects import postgresql
+
+from service.db_types import utcnow
+from service.extensions import db
+from service.reports.models import RollupCell, RollupDay
+from service.reports.query import (Buckets, Grouping, Measure, Part, Slice, buckets,
+                                   local_midnight)
+
+if TYPE_CHECKING:
+    from service.reports.engine import Metric
+
+ACCURACY = 0.01
+GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
+_LOG_GAMMA = math.log(GAMMA)
+RECENT_DAYS = 7  # rebuilt on every run: where tickets still change most
+REBUILD_AFTER = timedelta(hours=24)  # every older day is rebuilt at least this often
+MAX_LIVE = timedelta(days=2)  # the most of a period counted live beside the cells
+HORIZON_DAYS = 2 * 3 * 366 + 7  # the longest period (access.MAX_DAYS) and the one before it
+CHUNK_DAYS = 31  # days built by one set of statements
+DAYS_PER_RUN = 400  # older days (re)built per report per run, oldest first
+DAY, MONTH = "day", "month"  # the spans of cells
+_COLUMNS = ["report", "span", "level", "day", "key", "measure", "slot", "value"]
+_ID_GROUPINGS = (Grouping.TEAM, Grouping.AGENT, Grouping.DEPARTMENT, Grouping.ACCOUNT)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """How a metric's numbers are kept in daily cells.
+
+    `name` is the key its cells are stored under (the report's name); `by` the one
+    dimension they are kept per (its expressions are the metric's dimensions[by]);
+    `scoped` whether a lead's team scope is a set of `by` keys (ticket reports: a lead
+    sees their teams' tickets and not those of no team)."""
+
+    name: str
+    by: Grouping = Grouping.TEAM
+    scoped: bool = True
+
+
+def rollup_zone() -> ZoneInfo:
+    """The zone whose local days the cells are cut in: the TIMEZONE setting."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def rolls_up(parts: Sequence[Part]) -> bool:
+    """Whether these parts can be kept in cells: each placed in time by a moment, and
+    only counts, sums and percentiles among their measures."""
+    return all(part.moment is not None and all(
+        isinstance(measure, Measure) and measure.kind in ("count", "sum", "percentile")
+        for measure in part.measures.values()) for part in parts)
+
+
+# ---------------------------------------------------------------- building cells
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _slot(value: Any) -> Any:
+    """SQL: the histogram bucket of a value: 0 below one second, else 1 + ⌊log_γ value⌋
+    (bucket s holds [γ^(s−1), γ^s))."""
+    return case((value < 1, 0),
+                else_=1 + cast(func.floor(func.ln(value) / literal(_LOG_GAMMA)), Integer))
+
+
+def representative(slot: int) -> float:
+    """The value a histogram bucket stands for: within ACCURACY of every value in it."""
+    return 0.0 if slot <= 0 else 2 * GAMMA ** slot / (GAMMA + 1)
+
+
+def histograms(measures: dict[str, Any]) -> dict[str, str]:
+    """Percentile measure → the histogram it is read from: percentiles of the same values
+    under the same conditions (a median and a p90) share one, named after the first."""
+    found: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for name, measure in measures.items():
+        if isinstance(measure, Measure) and measure.is_percentile:
+            identity = str(measure.column) + "|" + "|".join(map(str, measure.conditions))
+            found[name] = names.setdefault(identity, name)
+    return found
+
+
+def _day(index: Any, first: date) -> Any:
+    """SQL: the local date of DAY bucket `index` of a period whose first day is `first`."""
+    if _dialect() == "postgresql":
+        return literal(first, Date) + index
+    return func.date(literal(first.isoformat()), "+" + cast(index, String) + " days")
+
+
+def _key(expression: Any) -> Any:
+    return func.coalesce(cast(expression, String), "")
+
+
+def cell_selects(metric: Metric, period: Slice, zone: ZoneInfo) -> list[Any]:
+    """SQL: the cells of the period, one SELECT (day, key, measure, slot, value) per part
+    and per histogram; days are the period's local days in `zone`."""
+    spec = metric.rollup
+    cut = buckets(period.start, period.end, Grouping.DAY, zone)
+    first = date.fromisoformat(cut.keys[0])
+    parts = metric.parts(period)
+    keys = metric.dimensions[spec.by]
+    statements = []
+    for index, part in enumerate(parts):
+        bucket, key = cut.expression(part.moment), _key(keys[index])
+        conditions = part.where(period)
+        additive = {name: measure for name, measure in part.measures.items()
+                    if not measure.is_percentile}
+        if additive:
+            grouped = (part.select(bucket.label("i"), key.label("key"),
+                                   *[measure.sql(_dialect()).label(f"m{number}")
+                                     for number, measure in enumerate(additive.values())])
+                       .where(*conditions).group_by(bucket, key).cte(f"g{index}"))
+            statements.append(union_all(*[
+                select(_day(grouped.c.i, first).label("day"), grouped.c.key,
+                       literal(name).label("measure"), literal(0).label("slot"),
+                       grouped.c[f"m{number}"].label("value"))
+                .where(grouped.c[f"m{number}"] != 0)
+                for number, name in enumerate(additive)]))
+        shared = histograms(part.measures)
+        for name in dict.fromkeys(shared.values()):
+            measure = part.measures[name]
+            slot = _slot(measure.column)
+            counted = (part.select(bucket.label("i"), key.label("key"), slot.label("slot"),
+                                   func.count().label("value"))
+                       .where(*conditions, *measure.conditions)
+                       .group_by(bucket, key, slot).subquery(f"h{index}_{name}"))
+            statements.append(select(_day(counted.c.i, first).label("day"), counted.c.key,
+                                     literal(name).label("measure"), counted.c.slot,
+                                     counted.c.value))
+    return statements
+
+
+def build(metric: Metric, first: date, last: date, *, now: datetime | None = None) -> None:
+    """(Re)build the metric's cells of the local days first…last (in the rollup zone), and
+    of the whole months among them, in the caller's transaction."""
+    spec = metric.rollup
+    zone = rollup_zone()
+    day_range = and_(RollupCell.report == spec.name, RollupCell.span == DAY,
+                     RollupCell.day >= first, RollupCell.day <= last)
+    db.session.execute(delete(RollupCell).where(day_range))
+    period = Slice(local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone))
+    for statement in cell_selects(metric, period, zone):
+        rows = statement.subquery("c")
+        db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
+            literal(spec.name), literal(DAY), literal(1), rows.c.day, rows.c.key,
+            rows.c.measure, rows.c.slot, rows.c.value)))
+    # Every row of the report, whatever its group.
+    db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
+        literal(spec.name), literal(DAY), literal(0), RollupCell.day, literal(""),
+        RollupCell.measure, RollupCell.slot, func.sum(RollupCell.value))
+        .where(day_range, RollupCell.level == 1)
+        .group_by(RollupCell.day, RollupCell.measure, RollupCell.slot)))
+    db.session.execute(delete(RollupDay).where(
+        RollupDay.report == spec.name, RollupDay.day >= first, RollupDay.day <= last))
+    built_at = now or utcnow()
+    days = (last - first).days + 1
+    db.session.execute(insert(RollupDay), [
+        {"report": spec.name, "day": first + timedelta(days=offset), "zone": zone.key,
+         "built_at": built_at} for offset in range(days)])
+    month = first.replace(day=1)
+    while month <= last:
+        _build_month(spec.name, month, zone)
+        month = _next_month(month)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _build_month(name: str, month: date, zone: ZoneInfo) -> None:
+    """The month's cells: its day cells added up, once every day of it is built."""
+    end = _next_month(month) - timedelta(days=1)
+    cell = RollupCell
+    db.session.execute(delete(cell).where(cell.report == name, cell.span == MONTH,
+                                          cell.day == month))
+    built = db.session.scalar(select(func.count()).select_from(RollupDay).where(
+        RollupDay.report == name, RollupDay.zone == zone.key, RollupDay.day >= month,
+        RollupDay.day <= end))
+    if built != (end - month).days + 1:
+        return
+    db.session.execute(insert(cell).from_select(_COLUMNS, select(
+        literal(name), literal(MONTH), cell.level, literal(month, Date), cell.key,
+        cell.measure, cell.slot, func.sum(cell.value))
+        .where(cell.report == name, cell.span == DAY, cell.day >= month, cell.day <= end)
+        .group_by(cell.level, cell.key, cell.measure, cell.slot)))
+
+
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs of at most CHUNK_DAYS."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][1] + timedelta(days=1) \
+                and (day - runs[-1][0]).days < CHUNK_DAYS:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def stale_days(metric: Metric, now: datetime, *, everything: bool = False) -> list[date]:
+    """The days before today the metric's cells should be (re)built now: the last
+    RECENT_DAYS, then (oldest first, at most DAYS_PER_RUN) those never built, built in
+    another zone or over REBUILD_AFTER ago, within HORIZON_DAYS; every day if
+    `everything`."""
+    zone = rollup_zone()
+    today = now.astimezone(zone).date()
+    horizon = [today - timedelta(days=offset) for offset in range(HORIZON_DAYS, 0, -1)]
+    if everything:
+        return horizon
+    recent = horizon[-RECENT_DAYS:]
+    fresh = set(db.session.scalars(select(RollupDay.day).where(
+        RollupDay.report == metric.rollup.name, RollupDay.day >= horizon[0],
+        RollupDay.zone == zone.key, RollupDay.built_at > now - REBUILD_AFTER)))
+    older = [day for day in horizon[:-RECENT_DAYS] if day not in fresh][:DAYS_PER_RUN]
+    return older + recent
+
+
+def refresh(metrics: Iterable[Metric], now: datetime, *, everything: bool = False) -> int:
+    """Rebuild the stale days of each metric, one transaction per run of days; the
+    number of days built."""
+    built = 0
+    for metric in metrics:
+        for first, last in _runs(stale_days(metric, now, everything=everything)):
+            build(metric, first, last, now=now)
+            db.session.commit()
+            built += (last - first).days + 1
+    return built
+
+
+# ---------------------------------------------------------------- answering from cells
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a request is answered: cells of days first…last, and live before and after."""
+
+    first: date
+    last: date
+    head: Slice | None  # counted live: from the period's start to the first whole day
+    tail: Slice | None  # counted live: from after the last built day to the period's end
+    level: int
+    keys: tuple[str, ...] | None  # the groups counted (None: every one)
+
+
+def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
+          group_by: Grouping | None) -> _Plan | None:
+    spec = metric.rollup
+    if spec is None or not rolls_up(metric.parts(period)):
+        return None
+    if group_by is not None and group_by is not spec.by:
+        return None
+    zone = rollup_zone()
+    if by_time is not None and by_time.zone.key != zone.key:
+        return None
+    keys = _keys(spec, period)
+    if keys is False:
+        return None
+    start_day = period.start.astimezone(zone).date()
+    first = start_day if local_midnight(start_day, zone) == period.start \
+        else start_day + timedelta(days=1)
+    end_day = period.end.astimezone(zone).date()  # the day the period ends in (or at)
+    if end_day <= first:
+        return None
+    built = sorted(db.session.scalars(select(RollupDay.day).where(
+        RollupDay.report == spec.name, RollupDay.zone == zone.key,
+        RollupDay.day >= first, RollupDay.day < end_day)))
+    if not built or built[0] != first or (built[-1] - first).days + 1 != len(built):
+        return None
+    last = built[-1]
+    head_end, tail_start = local_midnight(first, zone), local_midnight(last + timedelta(days=1),
+                                                                       zone)
+    if (head_end - period.start) + (period.end - tail_start) > MAX_LIVE:
+        return None
+    head = replace(period, end=head_end) if head_end > period.start else None
+    tail = replace(period, start=tail_start) if period.end > tail_start else None
+    level = 1 if keys is not None or group_by is not None else 0
+    return _Plan(first, last, head, tail, level, keys)
+
+
+def _keys(spec: Rollup, period: Slice) -> tuple[str, ...] | None | bool:
+    """The groups of the rollup dimension the slice counts (None: all); False when the
+    slice is filtered in a way the cells cannot follow."""
+    filters = period.filters
+    team_filter = spec.by is Grouping.TEAM and spec.scoped
+    if set(filters) - ({"team"} if team_filter else set()):
+        return False
+    if period.team_ids is not None and not team_filter:
+        return False
+    keys = None if period.team_ids is None else {str(team) for team in period.team_ids}
+    if "team" in filters:
+        keys = {str(filters["team"])} & (keys if keys is not None else {str(filters["team"])})
+    return None if keys is None else tuple(sorted(keys))
+
+
+def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
+           group_by: Grouping | None = None, top: int | None = None,
+           only: Sequence[Any] | None = None) -> dict[tuple, dict[str, Any]] | None:
+    """The metric's rows as query.aggregate returns them, from the cells (and the live
+    remainder); None when the cells cannot answer (the caller counts live)."""
+    plan = _plan(metric, period, by_time, group_by)
+    if plan is None:
+        return None
+    spec = metric.rollup
+    zone = rollup_zone()
+    cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(float)))
+    wanted = None if only is None else {_text(key) for key in only}
+
+    def group_of(day: date, key: str) -> tuple | None:
+        if plan.keys is not None and key not in plan.keys:
+            return None
+        if group_by is not None:
+            return None if wanted is not None and key not in wanted else (key,)
+        if by_time is not None:
+            starts = [date.fromisoformat(each) for each in by_time.keys]
+            return (bisect.bisect_right(starts, day) - 1,)
+        return ()
+
+    for group, measure, slot, value in _stored(spec, plan, by_time, group_by, wanted):
+        cells[group][measure][slot] += value
+    for live in (plan.head, plan.tail):
+        if live is None:
+            continue
+        for statement in cell_selects(metric, live, zone):
+            for row in db.session.execute(statement):
+                group = group_of(_as_date(row.day), row.key)
+                if group is not None:
+                    cells[group][row.measure][row.slot] += row.value
+    measures = {name: measure for part in metric.parts(period)
+                for name, measure in part.measures.items()}
+    shared = histograms(measures)
+    rows = {_typed(group, spec.by if group_by is not None else None):
+            _numbers(measures, shared, values) for group, values in cells.items()}
+    rows = {key: values for key, values in rows.items()
+            if not key or any(value for value in values.values())}
+    if group_by is not None:
+        first = next(iter(measures))
+        ordered = sorted(rows.items(), key=lambda item: (-(item[1].get(first) or 0),
+                                                         item[0][0] is None, item[0][0] or 0))
+        rows = dict(ordered[:top] if top is not None and only is None else ordered)
+    return rows
+
+
+def _stored(spec: Rollup, plan: _Plan, by_time: Buckets | None, group_by: Grouping | None,
+            wanted: set[str] | None) -> list[tuple]:
+    """(group, measure, slot, value) of the cells of plan.first…plan.last, added up."""
+    cell = RollupCell
+    group: list[Any] = []
+    if group_by is not None:
+        group = [cell.key]
+    elif by_time is not None:
+        group = [_bucket_of_day(cell.day, by_time)]
+    spans = [and_(cell.span == DAY, cell.day >= plan.first, cell.day <= plan.last)]
+    months = _whole_months(plan.first, plan.last)
+    if months and (by_time is None or by_time.grouping is Grouping.MONTH):
+        # Whole months from their month cells (a twentieth of the rows), the days around.
+        (first_month, last_month), after = months, _next_month(months[1])
+        days = [(plan.first, first_month - timedelta(days=1)), (after, plan.last)]
+        spans = [and_(cell.span == MONTH, cell.day >= first_month, cell.day <= last_month),
+                 *[and_(cell.span == DAY, cell.day >= start, cell.day <= end)
+                   for start, end in days if start <= end]]
+    conditions = [cell.report == spec.name, cell.level == plan.level, or_(*spans)]
+    if plan.keys is not None:
+        conditions.append(cell.key.in_(plan.keys))
+    if wanted is not None:
+        conditions.append(cell.key.in_(wanted))
+    query = (select(*group, cell.measure, cell.slot, func.sum(cell.value))
+             .where(*conditions).group_by(*group, cell.measure, cell.slot))
+    return [(tuple(row[: len(group)]), *row[len(group):]) for row in db.session.execute(query)]
+
+
+def _whole_months(first: date, last: date) -> tuple[date, date] | None:
+    """The 1sts of the first and last whole months within first…last (None: none)."""
+    start = first if first.day == 1 else _next_month(first)
+    end = start
+    if _next_month(start) - timedelta(days=1) > last:
+        return None
+    while _next_month(_next_month(end)) - timedelta(days=1) <= last:
+        end = _next_month(end)
+    return start, end
+
+
+def _bucket_of_day(day: Any, by_time: Buckets) -> Any:
+    """SQL: the index of the time bucket a local date falls in."""
+    starts = [date.fromisoformat(key) for key in by_time.keys[1:]]
+    if not starts:
+        return literal(0)
+    if _dialect() == "postgresql":
+        return func.width_bucket(day, cast(postgresql.array(starts), ARRAY(Date)))
+    return case(*[(day < start, index) for index, start in enumerate(starts)],
+                else_=len(starts))
+
+
+def _numbers(measures: dict[str, Any], shared: dict[str, str],
+             values: dict[str, dict[int, float]]) -> dict[str, Any]:
+    """Measure → value of one group: counts and sums as SQL gives them, percentiles read
+    off their histograms."""
+    numbers: dict[str, Any] = {}
+    for name, measure in measures.items():
+        if measure.is_percentile:
+            numbers[name] = percentile_of(values.get(shared[name], {}), measure.fraction)
+            continue
+        total = values.get(name, {}).get(0)
+        if total is None:
+            numbers[name] = 0 if measure.kind == "count" else None
+        else:
+            numbers[name] = int(round(total)) if measure.kind == "count" else total
+    return numbers
+
+
+def percentile_of(histogram: dict[int, float], fraction: float) -> float | None:
+    """percentile_cont of the values a histogram holds, each read as its bucket's
+    representative value (None when it holds none)."""
+    slots = sorted((slot, count) for slot, count in histogram.items() if count > 0)
+    total = sum(count for _, count in slots)
+    if not total:
+        return None
+    position = fraction * (total - 1)
+    lower = math.floor(position)
+
+    def value_at(rank: int) -> float:
+        seen = 0.0
+        for slot, count in slots:
+            seen += count
+            if rank < seen:
+                return representative(slot)
+        return representative(slots[-1][0])
+
+    low = value_at(lower)
+    high = value_at(lower + 1) if lower + 1 < total else low
+    return low + (position - lower) * (high - low)
+
+
+def _typed(group: tuple, by: Grouping | None) -> tuple:
+    """A group key as the live count gives it: an id as int, "" (no group) as None."""
+    if by is None or not group:
+        return group
+    key = group[0]
+    if key == "":
+        return (None,)
+    return (int(key),) if by in _ID_GROUPINGS else (key,)
+
+
+def _text(key: Any) -> str:
+    return "" if key is None else str(getattr(key, "value", key))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
