@@ -60,7 +60,7 @@ def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
         zone: ZoneInfo | None = None, top: int | None = DEFAULT_TOP,
         with_total: bool = True) -> dict[str, Any]:
     """{"total": numbers, "groups": [{"key", "label", numbers…}]} of a metric (see _run)."""
-    result = _run(metric, period, group_by, zone=zone, top=top, with_total=with_total)
+    result = _run(metric, period, group_by, zone=zone, top=top, with_total=with_total, memo={})
     for group in result["groups"]:
         group.pop("raw_key", None)
     return result
@@ -68,7 +68,7 @@ def run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
 
 def _run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
          zone: ZoneInfo | None = None, top: int | None = DEFAULT_TOP,
-         with_total: bool = True) -> dict[str, Any]:
+         with_total: bool = True, memo: dict) -> dict[str, Any]:
     """{"total": numbers, "groups": [{"key", "label", numbers…}]} of a metric.
 
     Time groupings list every bucket of the period, empty ones with zero counts; dimension
@@ -81,20 +81,20 @@ def _run(metric: Metric, period: Slice, group_by: Grouping | None = None, *,
         if zone is None:
             raise ValueError("time buckets need a zone")
         cut = buckets(period.start, period.end, group_by, zone)
-        rows = _count(metric, parts, period, by_time=cut)
+        rows = _count(metric, parts, period, by_time=cut, memo=memo)
         result["groups"] = [{"key": key, "label": key, **metric.build(rows.get((index,), {}))}
                             for index, key in enumerate(cut.keys)]
         if with_total and metric.additive(parts):  # counts and sums: the buckets add up
             result["total"] = metric.build(_added(rows.values()))
         elif with_total:
             result["total"] = metric.build(
-                _count(metric, metric.parts_for(period), period).get((), {}))
+                _count(metric, metric.parts_for(period), period, memo=memo).get((), {}))
         return result
     if with_total:
-        result["total"] = metric.build(_count(metric, parts, period).get((), {}))
+        result["total"] = metric.build(_count(metric, parts, period, memo=memo).get((), {}))
     if group_by is None:
         return result
-    rows = _count(metric, parts, period, group_by=group_by, top=top)
+    rows = _count(metric, parts, period, group_by=group_by, top=top, memo=memo)
     result["groups"] = _groups(group_by, rows, metric)
     return result
 
@@ -105,14 +105,15 @@ def run_with_previous(metric: Metric, period: Slice, group_by: Grouping | None =
     """run(), plus "previous": the same total over the period of the same length just
     before, and for a breakdown by dimension each group's previous numbers (None when
     the group had no rows then). Time buckets get no previous numbers of their own."""
-    result = _run(metric, period, group_by, zone=zone, top=top)
+    memo: dict = {}  # the live remainder of the rollups, counted once per report
+    result = _run(metric, period, group_by, zone=zone, top=top, memo=memo)
     before = period.previous()
     parts = metric.parts_for(before)
-    result["previous"] = {"from": before.start, "to": before.end,
-                          "total": metric.build(_count(metric, parts, before).get((), {}))}
+    total = _count(metric, parts, before, memo=memo).get((), {})
+    result["previous"] = {"from": before.start, "to": before.end, "total": metric.build(total)}
     if group_by is not None and group_by not in TIME_GROUPINGS and result["groups"]:
         keys = [group["raw_key"] for group in result["groups"]]
-        rows = _count(metric, parts, before, group_by=group_by, only=keys)
+        rows = _count(metric, parts, before, group_by=group_by, only=keys, memo=memo)
         for group in result["groups"]:
             values = rows.get((group["raw_key"],))
             group["previous"] = metric.build(values) if values is not None else None
@@ -123,11 +124,12 @@ def run_with_previous(metric: Metric, period: Slice, group_by: Grouping | None =
 
 def _count(metric: Metric, parts: list[Part], period: Slice, *, by_time: Buckets | None = None,
            group_by: Grouping | None = None, top: int | None = None,
-           only: Sequence[Any] | None = None) -> dict[tuple, dict[str, Any]]:
+           only: Sequence[Any] | None = None, memo: dict | None = None,
+           ) -> dict[tuple, dict[str, Any]]:
     """query.aggregate's rows of the metric: from its daily cells when they can answer,
-    else counted from its rows."""
+    else counted from its rows (`memo`: see rollup.answer)."""
     rows = rollups.answer(metric, period, by_time=by_time, group_by=group_by, top=top,
-                          only=only)
+                          only=only, memo=memo)
     if rows is not None:
         return rows
     groups = metric.grouping_expressions(group_by) if group_by is not None else ()

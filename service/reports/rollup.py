@@ -329,12 +329,16 @@ def _keys(spec: Rollup, period: Slice) -> tuple[str, ...] | None | bool:
 
 def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
            group_by: Grouping | None = None, top: int | None = None,
-           only: Sequence[Any] | None = None) -> dict[tuple, dict[str, Any]] | None:
+           only: Sequence[Any] | None = None, memo: dict | None = None,
+           ) -> dict[tuple, dict[str, Any]] | None:
     """The metric's rows as query.aggregate returns them, from the cells (and the live
-    remainder); None when the cells cannot answer (the caller counts live)."""
+    remainder); None when the cells cannot answer (the caller counts live). Calls sharing
+    a `memo` (one report's total, breakdown and previous period) count the live remainder
+    once."""
     plan = _plan(metric, period, by_time, group_by)
     if plan is None:
         return None
+    memo = {} if memo is None else memo
     spec = metric.rollup
     zone = rollup_zone()
     cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(
@@ -356,11 +360,10 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     for live in (plan.head, plan.tail):
         if live is None:
             continue
-        for statement in cell_selects(metric, live, zone):
-            for row in db.session.execute(statement):
-                group = group_of(_as_date(row.day), row.key)
-                if group is not None:
-                    cells[group][row.measure][row.slot] += row.value
+        for day, key, measure, slot, value in _live_cells(metric, live, zone, memo):
+            group = group_of(day, key)
+            if group is not None:
+                cells[group][measure][slot] += value
     measures = {name: measure for part in metric.parts(period)
                 for name, measure in part.measures.items()}
     shared = histograms(measures)
@@ -374,6 +377,17 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
                                                          item[0][0] is None, item[0][0] or 0))
         rows = dict(ordered[:top] if top is not None and only is None else ordered)
     return rows
+
+
+def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, memo: dict) -> list[tuple]:
+    """The cells of a stretch the rollup does not cover, counted now for every group (the
+    caller keeps its own), once per `memo`: a total and its breakdown share them."""
+    key = (metric.rollup.name, live.start, live.end)
+    if key not in memo:
+        memo[key] = [(_as_date(row.day), row.key, row.measure, row.slot, row.value)
+                     for statement in cell_selects(metric, Slice(live.start, live.end), zone)
+                     for row in db.session.execute(statement)]
+    return memo[key]
 
 
 def _stored(spec: Rollup, plan: _Plan, by_time: Buckets | None, group_by: Grouping | None,
