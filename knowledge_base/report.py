@@ -26,6 +26,7 @@ from service.reports.engine import Metric
 from service.reports.numbers import percent
 from service.reports.query import FILTERS, Grouping, Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
+from service.reports.rollup import Rollup
 from tickets.analytics.intake import created_part
 from tickets.models import Channel
 
@@ -83,7 +84,7 @@ DEFLECTION = register(Report(
                    "and the portal."),
     metric=Metric(_parts, {Grouping.SOURCE: [Deflection.source,
                                              *[_source_key(source) for source in SOURCE_CHANNELS]]},
-                  _numbers),
+                  _numbers, rollup=Rollup("deflection", by=Grouping.SOURCE, company_wide=True)),
     numbers=DeflectionNumbers,
     columns=(Column("deflections", _l("Deflections"), Unit.COUNT, better="up"),
              Column("tickets", _l("Tickets from the web form and portal"), Unit.COUNT),

@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('measure', sa.String(length=40), nullable=False),
-    sa.Column('slot', sa.Integer(), nullable=False),
+    sa.Column('slot', sa.BigInteger(), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('report', 'span', 'level', 'day', 'key', 'measure', 'slot', name=op.f('pk_report_rollup_cells'))
     )

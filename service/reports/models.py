@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Date, Float, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db_types import UTCDateTime
@@ -13,8 +13,9 @@ from service.extensions import db
 
 class RollupCell(db.Model):
     """One number of one report on one local day (span "day") or one whole local month
-    (span "month", `day` its 1st): a count or a sum (slot 0), or how many values of a
-    percentile's histogram fell into bucket `slot`.
+    (span "month", `day` its 1st): a count or a sum (slot 0), how many values of a
+    percentile's histogram fell into bucket `slot`, or a member of a distinct count (slot:
+    its id).
 
     Level 0 cells count every row of the report; level 1 cells count the rows of one
     group of the report's rollup dimension (`key`: a team's id, "" for rows of none).
@@ -28,7 +29,7 @@ class RollupCell(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     measure: Mapped[str] = mapped_column(String(40), primary_key=True)
-    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 
 

@@ -10,7 +10,8 @@ time buckets of one day (query.aggregate's definitions, so the two cannot drift 
   GAMMA: any value read back is within ACCURACY (1 %) of a value in its bucket, so a
   median from the rollup is within 1 % of the exact one (values under a second: within a
   second);
-* a distinct count cannot be added up: reports with one are always counted live.
+* a distinct count (active accounts) is stored as its members, one cell per member (an
+  integer id) per day and per month, and counted once over the period.
 
 A request is answered from the rollup when its days are built (in the zone the rollup is
 cut in), it is filtered by nothing but the rollup's dimension (a lead's teams, a team) and
@@ -32,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import (ARRAY, Date, Integer, String, and_, case, cast, delete, func, insert,
-                        literal, or_, select, union_all)
+from sqlalchemy import (ARRAY, BigInteger, Date, Integer, String, and_, case, cast, delete, func,
+                        insert, literal, or_, select, union_all)
 from sqlalchemy.dialects import postgresql
 
 from service.db_types import utcnow
@@ -66,11 +67,13 @@ class Rollup:
     `name` is the key its cells are stored under (the report's name); `by` the one
     dimension they are kept per (its expressions are the metric's dimensions[by]);
     `scoped` whether a lead's team scope is a set of `by` keys (ticket reports: a lead
-    sees their teams' tickets and not those of no team)."""
+    sees their teams' tickets and not those of no team); `company_wide` whether the
+    metric counts the same rows for every reader (deflections), whatever their teams."""
 
     name: str
     by: Grouping = Grouping.TEAM
     scoped: bool = True
+    company_wide: bool = False
 
 
 def rollup_zone() -> ZoneInfo:
@@ -80,9 +83,9 @@ def rollup_zone() -> ZoneInfo:
 
 def rolls_up(parts: Sequence[Part]) -> bool:
     """Whether these parts can be kept in cells: each placed in time by a moment, and
-    only counts, sums and percentiles among their measures."""
+    only counts, sums, percentiles and distinct counts among their measures."""
     return all(part.moment is not None and all(
-        isinstance(measure, Measure) and measure.kind in ("count", "sum", "percentile")
+        isinstance(measure, Measure)
         for measure in part.measures.values()) for part in parts)
 
 
@@ -140,7 +143,7 @@ def cell_selects(metric: Metric, period: Slice, zone: ZoneInfo) -> list[Any]:
         bucket, key = cut.expression(part.moment), _key(keys[index])
         conditions = part.where(period)
         additive = {name: measure for name, measure in part.measures.items()
-                    if not measure.is_percentile}
+                    if measure.additive}
         if additive:
             grouped = (part.select(bucket.label("i"), key.label("key"),
                                    *[measure.sql(_dialect()).label(f"m{number}")
@@ -163,6 +166,16 @@ def cell_selects(metric: Metric, period: Slice, zone: ZoneInfo) -> list[Any]:
             statements.append(select(_day(counted.c.i, first).label("day"), counted.c.key,
                                      literal(name).label("measure"), counted.c.slot,
                                      counted.c.value))
+        for name, measure in part.measures.items():
+            if measure.kind != "distinct":
+                continue
+            member = cast(measure.column, BigInteger)  # an id: the cell's slot
+            members = (part.select(bucket.label("i"), key.label("key"), member.label("slot"))
+                       .where(*conditions, *measure.conditions)
+                       .group_by(bucket, key, member).subquery(f"d{index}_{name}"))
+            statements.append(select(_day(members.c.i, first).label("day"), members.c.key,
+                                     literal(name).label("measure"), members.c.slot,
+                                     literal(1).label("value")))
     return statements
 
 
@@ -316,6 +329,8 @@ def _keys(spec: Rollup, period: Slice) -> tuple[str, ...] | None | bool:
     """The groups of the rollup dimension the slice counts (None: all); False when the
     slice is filtered in a way the cells cannot follow."""
     filters = period.filters
+    if spec.company_wide:
+        return False if filters else None
     team_filter = spec.by is Grouping.TEAM and spec.scoped
     if set(filters) - ({"team"} if team_filter else set()):
         return False
@@ -448,6 +463,9 @@ def _numbers(measures: dict[str, Any], shared: dict[str, str],
     for name, measure in measures.items():
         if measure.is_percentile:
             numbers[name] = percentile_of(values.get(shared[name], {}), measure.fraction)
+            continue
+        if measure.kind == "distinct":  # its members, each counted once
+            numbers[name] = sum(1 for count in values.get(name, {}).values() if count > 0)
             continue
         total = values.get(name, {}).get(0)
         if total is None:

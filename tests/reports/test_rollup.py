@@ -21,11 +21,15 @@ from service.reports import engine, rollup
 from service.reports.models import RollupCell, RollupDay
 from service.reports.query import Grouping, Slice, buckets, local_midnight
 from service.reports.registry import rolled_up
-from tickets.analytics.departments import TASKS
+from knowledge_base.report import DEFLECTION
+from tickets.analytics.departments import DEPARTMENT_TIME, TASKS
+from tickets.analytics.quality import COMPLAINTS
 from tickets.analytics.sla import SLA_COMPLIANCE
 from tickets.analytics.times import RESPONSE_TIMES
 # The hand-worked data sets and their frozen "now", shared with the tests that check them.
+from tests.reports.test_deflection import data  # noqa: F401
 from tests.reports.test_departments import work  # noqa: F401
+from tests.reports.test_quality import account, complaints, ticket  # noqa: F401
 from tests.reports.test_sla_times_backlog import (MARCH, NOW, frozen_now,  # noqa: F401
                                                   teams, tickets)
 
@@ -50,7 +54,7 @@ def assert_same(live, rolled, path="") -> None:
             assert_same(live[key], rolled[key], f"{path}.{key}")
     elif isinstance(live, list):
         assert len(live) == len(rolled), path
-        for index, (first, second) in enumerate(zip(live, rolled)):
+        for index, (first, second) in enumerate(zip(live, rolled, strict=True)):
             assert_same(first, second, f"{path}[{index}]")
     elif live is not None and ("median" in path or "p90" in path):
         assert rolled == pytest.approx(live, rel=rollup.ACCURACY, abs=1), path
@@ -72,20 +76,44 @@ def test_rollups_answer_as_the_tickets_do(tickets, report, group_by, period):
     assert_same(live, engine.run_with_previous(report.metric, period, group_by, zone=SHANGHAI))
 
 
-def test_tasks_rollup_by_department_and_live_for_a_lead(work):  # noqa: F811
-    metric = TASKS.metric
-    cases = [(None, MARCH), (Grouping.DEPARTMENT, MARCH), (Grouping.WEEK, MARCH)]
+def answered_alike(metric, cases) -> None:
+    """Each (group_by, period) answered from the cells as it was counted before them."""
     live = [engine.run_with_previous(metric, period, group_by, zone=SHANGHAI)
             for group_by, period in cases]
     build_all()
-    for (group_by, period), expected in zip(cases, live):
+    for (group_by, period), expected in zip(cases, live, strict=True):
+        assert rollup.answer(metric, period) is not None
         assert_same(expected, engine.run_with_previous(metric, period, group_by,
                                                         zone=SHANGHAI))
+
+
+@pytest.mark.parametrize("report", [TASKS, DEPARTMENT_TIME], ids=lambda r: r.name)
+def test_department_reports_roll_up_by_department_and_live_for_a_lead(work, report):
+    """Time per department counts distinct tickets and ticket–department pairs: their
+    members are kept, so weeks that share a ticket do not add up to the month."""
+    metric = report.metric
+    answered_alike(metric, [(None, MARCH), (Grouping.DEPARTMENT, MARCH),
+                            (Grouping.WEEK, MARCH), (Grouping.MONTH, LOCAL_MARCH)])
     # Tasks are kept per department: a lead's scope (tickets of their teams, tasks asked
     # of them) and a team filter are counted from the tasks.
     assert rollup.answer(metric, MARCH) is not None
     assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, team_ids=(work["S"].id,))) is None
     assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, team=work["S"].id)) is None
+
+
+def test_active_accounts_are_counted_once_over_the_period(complaints):
+    """3 distinct active accounts in March, though its weeks hold 4 (test_quality)."""
+    answered_alike(COMPLAINTS.metric, [(None, MARCH), (Grouping.TEAM, MARCH),
+                                       (Grouping.WEEK, MARCH), (None, LOCAL_MARCH)])
+    assert engine.run(COMPLAINTS.metric, MARCH)["total"]["active_accounts"] == 3
+
+
+def test_deflections_roll_up_for_every_reader(data):
+    """Deflections are company-wide: a lead's teams do not narrow them."""
+    answered_alike(DEFLECTION.metric, [(None, MARCH), (Grouping.SOURCE, MARCH),
+                                       (Grouping.MONTH, MARCH)])
+    assert rollup.answer(DEFLECTION.metric, Slice(MARCH.start, MARCH.end, team_ids=(1,))) \
+        is not None
 
 
 def test_a_leads_teams_and_a_team_filter_come_from_the_team_cells(tickets, teams):
@@ -96,7 +124,7 @@ def test_a_leads_teams_and_a_team_filter_come_from_the_team_cells(tickets, teams
     live = [engine.run_with_previous(SLA_COMPLIANCE.metric, period, Grouping.TEAM)
             for period in scoped]
     build_all()
-    for period, expected in zip(scoped, live):
+    for period, expected in zip(scoped, live, strict=True):
         assert rollup.answer(SLA_COMPLIANCE.metric, period) is not None
         assert_same(expected, engine.run_with_previous(SLA_COMPLIANCE.metric, period,
                                                         Grouping.TEAM))

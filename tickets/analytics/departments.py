@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
-from sqlalchemy import String, cast, false, func, or_
+from sqlalchemy import BigInteger, false, func, literal, or_
 
 from service.db_types import utcnow
 from service.directory.models import Account
@@ -138,8 +138,9 @@ TASKS = register(Report(
 
 def _time_parts(period: Slice) -> list[Part]:
     seconds = task_seconds()
-    # One ticket–department pair per department that worked on a ticket.
-    pair = cast(Task.ticket_id, String) + "/" + cast(Task.department_id, String)
+    # One ticket–department pair per department that worked on a ticket, as one integer
+    # (ids are below 2^31), which the daily rollup keeps as a member of the count.
+    pair = Task.ticket_id * literal(2 ** 31, BigInteger) + Task.department_id
     return [_task_part(Task.finished_at, {
         "tasks": count_if(),
         "total": sum_if(seconds),
@@ -175,7 +176,8 @@ DEPARTMENT_TIME = register(Report(
     title=_l("Time per department"),
     description=_l("Time departments spent on the tasks of cross-department tickets they "
                    "finished in the period, and how many departments a ticket involves."),
-    metric=Metric(_time_parts, task_dimensions(1), _time_numbers),
+    metric=Metric(_time_parts, task_dimensions(1), _time_numbers,
+                  rollup=Rollup("department-time", by=Grouping.DEPARTMENT, scoped=False)),
     numbers=DepartmentTimeNumbers,
     columns=(Column("total_seconds", _l("Time used"), Unit.SECONDS, drill="tasks"),
              Column("median_seconds", _l("Median per task"), Unit.SECONDS, drill="tasks",
