@@ -37,12 +37,12 @@ def upgrade():
     sa.Column('report', sa.String(length=40), nullable=False),
     sa.Column('span', sa.String(length=5), nullable=False),
     sa.Column('level', sa.SmallInteger(), nullable=False),
+    sa.Column('measure', sa.String(length=40), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
-    sa.Column('measure', sa.String(length=40), nullable=False),
     sa.Column('slot', sa.BigInteger(), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('report', 'span', 'level', 'day', 'key', 'measure', 'slot', name=op.f('pk_report_rollup_cells'))
+    sa.PrimaryKeyConstraint('report', 'span', 'level', 'measure', 'day', 'key', 'slot', name=op.f('pk_report_rollup_cells'))
     )
     op.create_table('report_rollup_days',
     sa.Column('report', sa.String(length=40), nullable=False),

@@ -19,6 +19,8 @@ class RollupCell(db.Model):
 
     Level 0 cells count every row of the report; level 1 cells count the rows of one
     group of the report's rollup dimension (`key`: a team's id, "" for rows of none).
+    The primary key leads with what every read names: report, span, level, measure, then
+    the range of days.
     """
 
     __tablename__ = "report_rollup_cells"
@@ -26,9 +28,9 @@ class RollupCell(db.Model):
     report: Mapped[str] = mapped_column(String(40), primary_key=True)
     span: Mapped[str] = mapped_column(String(5), primary_key=True)
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    measure: Mapped[str] = mapped_column(String(40), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (ARRAY, BigInteger, Date, Integer, String, and_, case, cast, delete, func,
-                        insert, literal, or_, select, union_all)
+                        insert, literal, or_, select, text, union, union_all)
 from sqlalchemy.dialects import postgresql
 
 from service.db_types import utcnow
@@ -273,6 +273,10 @@ def refresh(metrics: Iterable[Metric], now: datetime, *, everything: bool = Fals
             build(metric, first, last, now=now)
             db.session.commit()
             built += (last - first).days + 1
+    if built > RECENT_DAYS and _dialect() == "postgresql":
+        # Many new cells: plan the reads with their statistics, not autovacuum's later ones.
+        db.session.execute(text("ANALYZE report_rollup_cells"))
+        db.session.commit()
     return built
 
 
@@ -370,20 +374,34 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
             return (bisect.bisect_right(starts, day) - 1,)
         return ()
 
-    for group, measure, slot, value in _stored(spec, plan, by_time, group_by, wanted):
+    measures = {name: measure for part in metric.parts(period)
+                for name, measure in part.measures.items()}
+    members = [name for name, measure in measures.items() if measure.kind == "distinct"]
+    shared = histograms(measures)
+    added = [name for name, measure in measures.items() if measure.additive]
+    cells_of = _CellQuery(spec, plan, by_time, group_by, wanted)
+    for group, measure, slot, value in cells_of.added_up([*added, *set(shared.values())]):
         cells[group][measure][slot] += value
+    live_members: dict[tuple, set[int]] = defaultdict(set)  # (group, measure) → members
     for live in (plan.head, plan.tail):
         if live is None:
             continue
         for day, key, measure, slot, value in _live_cells(metric, live, zone, memo):
             group = group_of(day, key)
-            if group is not None:
+            if group is None:
+                continue
+            if measure in members:
+                live_members[group, measure].add(slot)
+            else:
                 cells[group][measure][slot] += value
-    measures = {name: measure for part in metric.parts(period)
-                for name, measure in part.measures.items()}
-    shared = histograms(measures)
+    # Distinct counts: the stored and the live members, counted once by the database.
+    distinct = cells_of.distinct(members, live_members)
+    for group, measure in distinct:
+        cells[group][measure][0] += 0  # the group exists
     rows = {_typed(group, spec.by if group_by is not None else None):
-            _numbers(measures, shared, values) for group, values in cells.items()}
+            _numbers(measures, shared, values, {name: distinct.get((group, name), 0)
+                                                for name in members})
+            for group, values in cells.items()}
     rows = {key: values for key, values in rows.items()
             if not key or any(value for value in values.values())}
     if group_by is not None:
@@ -399,38 +417,90 @@ def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, memo: dict) -> list
     caller keeps its own), once per `memo`: a total and its breakdown share them."""
     key = (metric.rollup.name, live.start, live.end)
     if key not in memo:
-        memo[key] = [(_as_date(row.day), row.key, row.measure, row.slot, row.value)
+        memo[key] = [(_as_date(row.day), row.key, row.measure, row.slot, float(row.value))
                      for statement in cell_selects(metric, Slice(live.start, live.end), zone)
                      for row in db.session.execute(statement)]
     return memo[key]
 
 
-def _stored(spec: Rollup, plan: _Plan, by_time: Buckets | None, group_by: Grouping | None,
-            wanted: set[str] | None) -> list[tuple]:
-    """(group, measure, slot, value) of the cells of plan.first…plan.last, added up."""
-    cell = RollupCell
-    group: list[Any] = []
-    if group_by is not None:
-        group = [cell.key]
-    elif by_time is not None:
-        group = [_bucket_of_day(cell.day, by_time)]
-    spans = [and_(cell.span == DAY, cell.day >= plan.first, cell.day <= plan.last)]
-    months = _whole_months(plan.first, plan.last)
-    if months and (by_time is None or by_time.grouping is Grouping.MONTH):
-        # Whole months from their month cells (a twentieth of the rows), the days around.
-        (first_month, last_month), after = months, _next_month(months[1])
-        days = [(plan.first, first_month - timedelta(days=1)), (after, plan.last)]
-        spans = [and_(cell.span == MONTH, cell.day >= first_month, cell.day <= last_month),
-                 *[and_(cell.span == DAY, cell.day >= start, cell.day <= end)
-                   for start, end in days if start <= end]]
-    conditions = [cell.report == spec.name, cell.level == plan.level, or_(*spans)]
-    if plan.keys is not None:
-        conditions.append(cell.key.in_(plan.keys))
-    if wanted is not None:
-        conditions.append(cell.key.in_(wanted))
-    query = (select(*group, cell.measure, cell.slot, func.sum(cell.value))
-             .where(*conditions).group_by(*group, cell.measure, cell.slot))
-    return [(tuple(row[: len(group)]), *row[len(group):]) for row in db.session.execute(query)]
+class _CellQuery:
+    """SQL over the stored cells of a plan: its days (whole months from their month
+    cells), its level and groups, grouped as the request is."""
+
+    def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None,
+                 group_by: Grouping | None, wanted: set[str] | None) -> None:
+        cell = RollupCell
+        self.group: list[Any] = []
+        self.keyed = group_by is not None  # grouped by keys (text), else by buckets
+        if group_by is not None:
+            self.group = [cell.key]
+        elif by_time is not None:
+            self.group = [_bucket_of_day(cell.day, by_time)]
+        spans = [and_(cell.span == DAY, cell.day >= plan.first, cell.day <= plan.last)]
+        months = _whole_months(plan.first, plan.last)
+        if months and (by_time is None or by_time.grouping is Grouping.MONTH):
+            # Whole months from their month cells (a twentieth of the rows), the days around.
+            (first_month, last_month), after = months, _next_month(months[1])
+            days = [(plan.first, first_month - timedelta(days=1)), (after, plan.last)]
+            spans = [and_(cell.span == MONTH, cell.day >= first_month,
+                          cell.day <= last_month),
+                     *[and_(cell.span == DAY, cell.day >= start, cell.day <= end)
+                       for start, end in days if start <= end]]
+        self.conditions = [cell.report == spec.name, cell.level == plan.level, or_(*spans)]
+        if plan.keys is not None:
+            self.conditions.append(cell.key.in_(plan.keys))
+        if wanted is not None:
+            self.conditions.append(cell.key.in_(wanted))
+
+    def _live(self, names: list[str], rows: list[tuple]) -> Any:
+        """SQL (PostgreSQL): rows (group…, measure, slot) as a table, one array per column:
+        thousands of members compile as three parameters, not as a VALUES list."""
+        types = [String if self.keyed else Integer for _ in names] + [String, BigInteger]
+        labels = [*names, "measure", "slot"]
+        columns = zip(*rows, strict=True)
+        return select(*[func.unnest(literal(list(each), ARRAY(type_))).label(label)
+                        for each, type_, label in zip(columns, types, labels, strict=True)])
+
+    def _rows(self, query: Any) -> list[tuple]:
+        width = len(self.group)
+        return [(tuple(row[:width]), *row[width:]) for row in db.session.execute(query)]
+
+    def added_up(self, measures: Sequence[str]) -> list[tuple]:
+        """(group, measure, slot, value) of these counts, sums and histograms, added up."""
+        cell = RollupCell
+        return self._rows(select(*self.group, cell.measure, cell.slot, func.sum(cell.value))
+                          .where(*self.conditions, cell.measure.in_(measures))
+                          .group_by(*self.group, cell.measure, cell.slot))
+
+    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]]
+                 ) -> dict[tuple, int]:
+        """(group, measure) → how many distinct members the cells and `live` ((group,
+        measure) → members counted live) hold."""
+        if not measures:
+            return {}
+        cell = RollupCell
+        names = [f"g{number}" for number in range(len(self.group))]
+        stored = (select(*[expression.label(name)
+                           for expression, name in zip(self.group, names, strict=True)],
+                         cell.measure, cell.slot)
+                  .where(*self.conditions, cell.measure.in_(measures)))
+        rows = [(*group, measure, slot) for (group, measure), slots in live.items()
+                for slot in slots]
+        if rows and _dialect() != "postgresql":
+            # The embedded database's data is small: the union of members is made here.
+            found: dict[tuple, set[int]] = defaultdict(set)
+            for group, measure, slot in self._rows(stored.distinct()):
+                found[group, measure].add(slot)
+            for (group, measure), slots in live.items():
+                found[group, measure] |= slots
+            return {key: len(slots) for key, slots in found.items()}
+        if rows:
+            members = union(stored, self._live(names, rows)).subquery("m")  # UNION: each once
+        else:
+            members = stored.distinct().subquery("m")
+        outer = [members.c[name] for name in names]
+        return {(group, measure): count for group, measure, count in self._rows(
+            select(*outer, members.c.measure, func.count()).group_by(*outer, members.c.measure))}
 
 
 def _whole_months(first: date, last: date) -> tuple[date, date] | None:
@@ -456,16 +526,16 @@ def _bucket_of_day(day: Any, by_time: Buckets) -> Any:
 
 
 def _numbers(measures: dict[str, Any], shared: dict[str, str],
-             values: dict[str, dict[int, float]]) -> dict[str, Any]:
+             values: dict[str, dict[int, float]], distinct: dict[str, int]) -> dict[str, Any]:
     """Measure → value of one group: counts and sums as SQL gives them, percentiles read
-    off their histograms."""
+    off their histograms, distinct counts as given."""
     numbers: dict[str, Any] = {}
     for name, measure in measures.items():
         if measure.is_percentile:
             numbers[name] = percentile_of(values.get(shared[name], {}), measure.fraction)
             continue
-        if measure.kind == "distinct":  # its members, each counted once
-            numbers[name] = sum(1 for count in values.get(name, {}).values() if count > 0)
+        if measure.kind == "distinct":
+            numbers[name] = distinct[name]
             continue
         total = values.get(name, {}).get(0)
         if total is None:
