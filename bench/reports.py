@@ -11,8 +11,9 @@ Setup (unless --reuse finds the database): DROP/CREATE `loopdesk_bench_reports` 
 name with "test"), migrate it with `flask_migrate.upgrade` and the defaults (what
 `flask --app wsgi setup` does), an admin user, `bench/generate.py` tickets (--tickets,
 spread over the last 365 days), bench/reports_data.py's tasks, reopens, follow-ups and
-satisfaction history (--scale), then VACUUM ANALYZE. Reports only read, so runs measure the
-loaded database itself.
+satisfaction history (--scale), then VACUUM ANALYZE, then every day of the daily rollups
+(service/reports/rollup.py; --rollups). Reports only read, so runs measure the loaded
+database itself.
 
 Measured for EVERY report in service.reports.registry.reports() (so reports added later
 are included), each GET /api/v1/reports/<name> through the Flask test client with a bearer
@@ -71,10 +72,11 @@ OUT = BENCH / "out"
 PROPOSED_INDEXES: dict[str, str] = {}
 
 
-def app_config(url: str, jit: str = "default", timeout_s: float = 0) -> dict:
+def app_config(url: str, jit: str = "default", timeout_s: float = 0,
+               rollups: bool = True) -> dict:
     config = {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
               "LOG_LEVEL": "WARNING", "JOBS_EAGER": True, "REDIS_URL": None,
-              "MAIL_SERVER": None}
+              "MAIL_SERVER": None, "REPORT_ROLLUPS": rollups}
     # The app's sessions only: what `ALTER ROLE … SET …` would do in production.
     options = [f"-c jit={jit}"] if jit != "default" else []
     if timeout_s:
@@ -105,6 +107,30 @@ def set_indexes(url: str, proposed: bool) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- setup
+
+def build_rollups(url: str, *, everything: bool) -> str:
+    """Build the daily rollups as the ticker would (every day with `everything`, as
+    `flask reports rollup --all`); how long it took, and how many cells there are."""
+    from sqlalchemy import text
+
+    from service import create_app
+    from service.db_types import utcnow
+    from service.extensions import db
+    from service.reports import rollup
+    from service.reports.registry import rolled_up
+
+    app = create_app(app_config(url))
+    with app.app_context():
+        started = time.monotonic()
+        days = rollup.refresh([report.metric for report in rolled_up()], utcnow(),
+                              everything=everything)
+        took = time.monotonic() - started
+        cells = db.session.scalar(text("SELECT count(*) FROM report_rollup_cells"))
+        db.engine.dispose()
+    summary = f"{days:,} report-days built in {took:.0f} s; {cells:,} cells"
+    log(f"rollups: {summary}")
+    return summary
+
 
 def create_and_load(args: argparse.Namespace, url: str) -> dict:
     """Drop/create, migrate, defaults, admin, tickets, the reports' extra data, ANALYZE."""
@@ -336,6 +362,9 @@ def markdown(args, info: dict, sizes: dict, rows: list[dict], notes: list[str]) 
              f"PostgreSQL {info['postgresql']} ({settings}); Python {info['python']}; "
              f"load average at the start {args.load_start}, at the end {info['load']}",
              f"- data: {data}",
+             "- daily rollups: " + (f"on ({args.rollup_build})" if args.rollups != "off"
+                                    else "off (REPORT_ROLLUPS=false: every report counted "
+                                         "from its rows)"),
              f"- {args.requests} timed requests per row after {args.warmup} warm-up (1 when a "
              f"warm-up took over {args.slow:g} ms: see Reqs); "
              "in-process (Flask test client with a bearer token, no HTTP); budget "
@@ -387,6 +416,10 @@ def main() -> None:
     parser.add_argument("--statement-timeout", type=float, default=30.0,
                         help="seconds after which the app's statements are cancelled (0: none)")
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--rollups", choices=("refresh", "rebuild", "off"), default="refresh",
+                        help="daily rollups: refresh the stale days as the ticker does "
+                             "(default), rebuild every day (always after setup), or off: "
+                             "REPORT_ROLLUPS=false, every report counted from its rows")
     args = parser.parse_args()
     if "test" in args.db.lower():
         raise SystemExit("refusing a database whose name contains 'test'")
@@ -400,6 +433,9 @@ def main() -> None:
         log(f"reusing {args.db}")
     else:
         create_and_load(args, url)
+        args.rollups = "rebuild"
+    if args.rollups != "off":
+        args.rollup_build = build_rollups(url, everything=args.rollups == "rebuild")
     if args.load_only:
         return
     sizes = table_sizes(url)
@@ -411,7 +447,8 @@ def main() -> None:
 
     from console_pages import CpuMeter
 
-    app = create_app(app_config(url, args.jit, args.statement_timeout))
+    app = create_app(app_config(url, args.jit, args.statement_timeout,
+                                rollups=args.rollups != "off"))
     args.cpu = CpuMeter(url, args.db)
     with app.app_context():
         statements = Statements(db.engine)

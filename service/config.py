@@ -59,6 +59,9 @@ def from_environment(root: Path) -> dict[str, Any]:
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS on a plain port (587)
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),  # TLS from the first byte (465)
         "WEEKLY_REPORTS_ENABLED": _bool("WEEKLY_REPORTS_ENABLED", True),
+        # Daily rollups answer long report periods (service.reports.rollup); off: every
+        # report is counted from its rows, exactly, however long the period.
+        "REPORT_ROLLUPS": _bool("REPORT_ROLLUPS", True),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Loopdesk Support <support@loopdesk.local>"),
         "TICKER_INTERVAL_SECONDS": int(os.environ.get("TICKER_INTERVAL_SECONDS", "30")),
         # IMAP mailbox polling: how often, and a CA bundle to trust besides the system's

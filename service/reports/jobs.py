@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app
+
 from service.jobs import job
 
 
@@ -22,7 +24,8 @@ def refresh_rollups() -> None:
     from service.reports import rollup
     from service.reports.registry import rolled_up
 
-    rollup.refresh([report.metric for report in rolled_up()], utcnow())
+    if current_app.config["REPORT_ROLLUPS"]:
+        rollup.refresh([report.metric for report in rolled_up()], utcnow())
 
 
 @job(queue="mail")

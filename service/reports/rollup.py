@@ -297,7 +297,8 @@ class _Plan:
 def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
           group_by: Grouping | None) -> _Plan | None:
     spec = metric.rollup
-    if spec is None or not rolls_up(metric.parts(period)):
+    if spec is None or not current_app.config["REPORT_ROLLUPS"] \
+            or not rolls_up(metric.parts(period)):
         return None
     if group_by is not None and group_by is not spec.by:
         return None
