@@ -193,11 +193,14 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
         db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
             literal(spec.name), literal(DAY), literal(1), rows.c.day, rows.c.key,
             rows.c.measure, rows.c.slot, rows.c.value)))
-    # Every row of the report, whatever its group.
+    # Every row of the report, whatever its group; not the members of a distinct count,
+    # which are read from their groups' cells (a member mostly belongs to one group).
+    members = [name for part in metric.parts(period)
+               for name, measure in part.measures.items() if measure.kind == "distinct"]
     db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
         literal(spec.name), literal(DAY), literal(0), RollupCell.day, literal(""),
         RollupCell.measure, RollupCell.slot, func.sum(RollupCell.value))
-        .where(day_range, RollupCell.level == 1)
+        .where(day_range, RollupCell.level == 1, RollupCell.measure.not_in(members))
         .group_by(RollupCell.day, RollupCell.measure, RollupCell.slot)))
     db.session.execute(delete(RollupDay).where(
         RollupDay.report == spec.name, RollupDay.day >= first, RollupDay.day <= last))
@@ -426,7 +429,8 @@ def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, memo: dict) -> list
 
 class _CellQuery:
     """SQL over the stored cells of a plan: its days (whole months from their month
-    cells), its level and groups, grouped as the request is."""
+    cells), its level and groups, grouped as the request is. Members of distinct counts
+    are read from level 1 (their groups' cells) at every level."""
 
     def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None,
                  group_by: Grouping | None, wanted: set[str] | None) -> None:
@@ -447,7 +451,8 @@ class _CellQuery:
                           cell.day <= last_month),
                      *[and_(cell.span == DAY, cell.day >= start, cell.day <= end)
                        for start, end in days if start <= end]]
-        self.conditions = [cell.report == spec.name, cell.level == plan.level, or_(*spans)]
+        self.level = plan.level
+        self.conditions = [cell.report == spec.name, or_(*spans)]
         if plan.keys is not None:
             self.conditions.append(cell.key.in_(plan.keys))
         if wanted is not None:
@@ -470,7 +475,8 @@ class _CellQuery:
         """(group, measure, slot, value) of these counts, sums and histograms, added up."""
         cell = RollupCell
         return self._rows(select(*self.group, cell.measure, cell.slot, func.sum(cell.value))
-                          .where(*self.conditions, cell.measure.in_(measures))
+                          .where(*self.conditions, cell.level == self.level,
+                                 cell.measure.in_(measures))
                           .group_by(*self.group, cell.measure, cell.slot))
 
     def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]]
@@ -484,7 +490,7 @@ class _CellQuery:
         stored = (select(*[expression.label(name)
                            for expression, name in zip(self.group, names, strict=True)],
                          cell.measure, cell.slot)
-                  .where(*self.conditions, cell.measure.in_(measures)))
+                  .where(*self.conditions, cell.level == 1, cell.measure.in_(measures)))
         rows = [(*group, measure, slot) for (group, measure), slots in live.items()
                 for slot in slots]
         if rows and _dialect() != "postgresql":
