@@ -120,8 +120,19 @@ def _read_state(app: Flask) -> list[tuple[str, str, tuple[str, ...], list]]:
          ("queue",), failed),
         ("loopdesk_tickets_sla_breached_open", "Open tickets with a breached SLA target.",
          (), [((), _open_breached_tickets())]),
+        ("loopdesk_report_rollup_age_seconds",
+         "Seconds since each report's daily rollup of yesterday was rebuilt (every 10 "
+         "minutes while the report-rollups task runs).",
+         ("report",), _rollup_ages()),
     ]
     return samples
+
+
+def _rollup_ages() -> list[tuple[tuple[str], float]]:
+    from service.db_types import utcnow
+    from service.reports.rollup import ages
+
+    return [((report,), age) for report, age in sorted(ages(utcnow()).items())]
 
 
 def _rq_counts(app: Flask) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:

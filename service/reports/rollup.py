@@ -283,6 +283,16 @@ def refresh(metrics: Iterable[Metric], now: datetime, *, everything: bool = Fals
     return built
 
 
+def ages(now: datetime) -> dict[str, float]:
+    """Report → seconds since its cells of yesterday (local) were last built: the job
+    rebuilds them every run, so a growing age means it has stopped. Reports whose
+    yesterday is not built are left out."""
+    yesterday = now.astimezone(rollup_zone()).date() - timedelta(days=1)
+    rows = db.session.execute(select(RollupDay.report, RollupDay.built_at).where(
+        RollupDay.day == yesterday, RollupDay.zone == rollup_zone().key))
+    return {report: max(0.0, (now - built_at).total_seconds()) for report, built_at in rows}
+
+
 # ---------------------------------------------------------------- answering from cells
 
 @dataclass(frozen=True)

@@ -264,3 +264,16 @@ def test_multiprocess_mode_still_serves_the_gauges(app, tmp_path, monkeypatch):
     assert "loopdesk_tickets_sla_breached_open" in text
     assert "loopdesk_job_queue_depth" in text
 
+
+
+def test_the_rollups_age_shows_whether_the_job_runs(app):
+    """Yesterday's rollup is rebuilt on every run: its age tells a stopped job."""
+    from service.reports import rollup
+    from service.reports.registry import rolled_up
+
+    assert "loopdesk_report_rollup_age_seconds{" not in metrics_text(app)  # none built
+    rollup.refresh([report.metric for report in rolled_up()], START)
+    with time_machine.travel(START + timedelta(hours=2), tick=False):
+        text = metrics_text(app)
+    for report in rolled_up():
+        assert value(text, "loopdesk_report_rollup_age_seconds", report=report.name) == 7200
