@@ -396,3 +396,11 @@ def test_side_bar_links_the_reports_to_whoever_may_read_one(app, world, console_
     assert index.status_code in (200, 403)
     home = client.get("/console/kb/articles", follow_redirects=True).get_data(as_text=True)
     assert ('href="/console/reports"' in home) == (index.status_code == 200), role
+
+
+def test_a_rolled_up_report_says_where_its_days_come_from(app, world, console_login):
+    """Response times read long periods from daily rollups and say so; intake does not."""
+    client = _client(app, console_login, world["admin"])
+    note = "Days before today come from daily rollups"
+    assert note in client.get(f"/console/reports/response-times?{MARCH}").get_data(as_text=True)
+    assert note not in client.get(f"/console/reports/intake?{MARCH}").get_data(as_text=True)
