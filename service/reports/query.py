@@ -355,14 +355,11 @@ def _postgresql_measures(measures: dict[str, Any], dialect: str
     merged into one percentile_cont(ARRAY[…]) (one sort for a median and a p90); and which
     measures each merged label holds."""
     plain: dict[str, Any] = {}
-    groups: dict[tuple, list[tuple[str, Measure]]] = {}
+    groups = percentile_groups(measures)
     for name, measure in measures.items():
-        if getattr(measure, "is_percentile", False):
-            key = (id(measure.column), tuple(map(id, measure.conditions[:-1])))
-            if key not in groups:
-                plain[f"pct{len(groups)}"] = None  # keeps the measures' order
-            groups.setdefault(key, []).append((name, measure))
-        else:
+        if name in groups:  # the first of its group: keeps the measures' order
+            plain[f"pct{list(groups).index(name)}"] = None
+        elif not getattr(measure, "is_percentile", False):
             plain[name] = _in_dialect(measure, dialect)
     arrays: dict[str, list[str]] = {}
     for number, members in enumerate(groups.values()):
@@ -373,6 +370,18 @@ def _postgresql_measures(measures: dict[str, Any], dialect: str
         plain[f"pct{number}"] = aggregate
         arrays[f"pct{number}"] = [name for name, _ in members]
     return plain, arrays
+
+
+def percentile_groups(measures: dict[str, Any]) -> dict[str, list[tuple[str, Measure]]]:
+    """The percentile measures of the same values under the same conditions (a median and
+    a p90 of one part), which one sort serves: first member's name → (name, measure)…"""
+    groups: dict[tuple, list[tuple[str, Measure]]] = {}
+    for name, measure in measures.items():
+        if getattr(measure, "is_percentile", False):
+            # The same column and condition objects: percentile() adds its own NOT NULL.
+            key = (id(measure.column), tuple(map(id, measure.conditions[:-1])))
+            groups.setdefault(key, []).append((name, measure))
+    return {members[0][0]: members for members in groups.values()}
 
 
 def _in_dialect(measure: Any, dialect: str) -> Any:

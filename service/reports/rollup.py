@@ -41,7 +41,7 @@ from service.db_types import utcnow
 from service.extensions import db
 from service.reports.models import RollupCell, RollupDay
 from service.reports.query import (Buckets, Grouping, Measure, Part, Slice, buckets,
-                                   local_midnight)
+                                   local_midnight, percentile_groups)
 
 if TYPE_CHECKING:
     from service.reports.engine import Metric
@@ -110,13 +110,8 @@ def representative(slot: int) -> float:
 def histograms(measures: dict[str, Any]) -> dict[str, str]:
     """Percentile measure → the histogram it is read from: percentiles of the same values
     under the same conditions (a median and a p90) share one, named after the first."""
-    found: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for name, measure in measures.items():
-        if isinstance(measure, Measure) and measure.is_percentile:
-            identity = str(measure.column) + "|" + "|".join(map(str, measure.conditions))
-            found[name] = names.setdefault(identity, name)
-    return found
+    return {name: first for first, members in percentile_groups(measures).items()
+            for name, _ in members}
 
 
 def _day(index: Any, first: date) -> Any:
