@@ -18,12 +18,18 @@ CSAT answers are also joined to their ticket (tickets.analytics.dimensions.servi
 they can be grouped by whether it breached an SLA target, how often it was reopened, how
 many departments worked on it, its channel, priority, category and account tier, and
 filtered by the last four; answers without a ticket fall in the group of no value.
+
+Invitations (and recovery follow-ups, surveys.reports.outcomes) reach their ticket's
+channel, priority and category the same way, but take the tier of their own account: a
+relationship NPS invitation has no ticket, yet has the account of its contact, and the
+tier groups then add up to the account groups.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from service.directory.models import Account
 from surveys.models import Invitation, SurveyKind, SurveyResponse
 from tickets.analytics.dimensions import service_facts
 from service.reports.engine import Metric, run
@@ -48,6 +54,22 @@ ANSWER_FILTERS = {**RESPONSE_COLUMNS, **_TICKET_FILTERS}
 
 def _dimensions(columns: dict[str, Any]) -> dict[Grouping, list[Any]]:
     return {Grouping(name): [column] for name, column in columns.items()}
+
+
+def ticket_and_tier(ticket_id: Any, account_id: Any, name: str
+                    ) -> tuple[Callable[[Any], Any], dict[str, Any]]:
+    """The outer joins to add to the FROM of rows pointing at a ticket and an account of
+    their own (`name` names the account's alias), and the filter columns they add: the
+    ticket's channel, priority and category, and the tier of the row's own account."""
+    join_ticket, _groupings, ticket = service_facts(ticket_id)
+    account = Account.__table__.alias(name)
+
+    def join(source: Any) -> Any:
+        return join_ticket(source).outerjoin(account, account.c.id == account_id)
+
+    # The row's own account, not the ticket's: rows of no ticket still have a tier.
+    return join, {"channel": ticket["channel"], "priority": ticket["priority"],
+                  "category": ticket["category"], "tier": account.c.tier}
 
 
 def _answers() -> Any:
@@ -139,6 +161,19 @@ def csat(period: Slice, group_by: Grouping | None = None, *, zone: ZoneInfo | No
 
 # ---------------------------------------------------------------------------- response rate
 
+# Made once, like _JOIN_TICKET: the join and the columns must name the same aliases.
+_JOIN_INVITATION, _INVITATION_FACTS = ticket_and_tier(Invitation.ticket_id,
+                                                      Invitation.account_id, "inv_account")
+# An invitation's filters and groupings: its own team, agent, product, account and tier;
+# its ticket's channel, priority and category.
+INVITATION_FILTERS = {**INVITATION_COLUMNS, **_INVITATION_FACTS}
+
+
+def _invitations() -> Any:
+    """FROM survey_invitations LEFT JOIN its ticket and its own account."""
+    return _JOIN_INVITATION(Invitation.__table__)
+
+
 def _rate_parts(period: Slice) -> list[Part]:
     measures: dict[str, Any] = {}
     opened = Invitation.opened_at.is_not(None) | Invitation.answered_at.is_not(None)
@@ -149,7 +184,8 @@ def _rate_parts(period: Slice) -> list[Part]:
         measures[f"{kind.value}_answered"] = count_if(is_kind, Invitation.answered_at.is_not(None))
     # "sent" first: the top groups are those sent the most invitations.
     ordered = {"sent": count_if(), **measures}
-    return [Part(Invitation.sent_at, ordered, period.conditions(INVITATION_COLUMNS))]
+    return [Part(Invitation.sent_at, ordered, period.conditions(INVITATION_FILTERS),
+                 select_from=_invitations())]
 
 
 def _rate_numbers(row: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +200,7 @@ def _rate_numbers(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-RESPONSE_RATES = Metric(_rate_parts, _dimensions(INVITATION_COLUMNS), _rate_numbers)
+RESPONSE_RATES = Metric(_rate_parts, _dimensions(INVITATION_FILTERS), _rate_numbers)
 
 
 def response_rates(period: Slice, group_by: Grouping | None = None, *,

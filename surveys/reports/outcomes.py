@@ -1,7 +1,8 @@
 """What the feedback loop led to: service-recovery follow-ups and sales opportunities.
 
-Recovery (team and account are the follow-up's; agent and product those of the answer
-that opened it):
+Recovery (team, account and the account's tier are the follow-up's; agent and product
+those of the answer that opened it; channel, priority and category those of its ticket, so
+a follow-up of no ticket matches no filter on them and groups under no value):
 - opened: follow-ups created in the period;
 - closed: follow-ups closed in the period, of which closed in time (closed_at ≤ due_at),
   re-surveyed (a re-survey invitation was made) and won back (the re-survey's answer was
@@ -9,45 +10,52 @@ that opened it):
 - open now / overdue now: follow-ups open at `now` (past their due time), whatever the
   period (totals only).
 
-Opportunities, by source (they belong to accounts, not to support teams, so the team,
-agent and product filters do not apply and a lead's team scope does not narrow them):
+Opportunities, by source (they belong to accounts, not to support teams or tickets, so
+only the account and account tier filters apply and a lead's team scope does not narrow
+them; an opportunity of a contact with no account has no tier):
 - created in the period, of which contacted (ever) and contacted in time
   (contacted_at ≤ first_contact_due_at);
 - won and lost: closed as such in the period, and the won value (sum of won_value).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 
+from service.directory.models import Account
 from service.extensions import db
 from surveys.models import (Opportunity, OpportunitySource, OpportunityStatus,
                             RecoveryFollowUp, RecoveryStatus, SurveyResponse)
+from surveys.reports.metrics import ticket_and_tier
 from service.reports.engine import Metric, run
 from service.reports.numbers import percent
 from service.reports.query import (DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if)
 
-RECOVERY_COLUMNS = {"team": RecoveryFollowUp.team_id, "account": RecoveryFollowUp.account_id}
+# Made once: the join and the columns must name the same ticket and account aliases.
+_JOIN_FOLLOW_UP, _FOLLOW_UP_FACTS = ticket_and_tier(RecoveryFollowUp.ticket_id,
+                                                    RecoveryFollowUp.account_id, "fu_account")
+# A follow-up's filters and groupings (see the module docstring for whose each one is).
+RECOVERY_COLUMNS = {"team": RecoveryFollowUp.team_id, "agent": SurveyResponse.agent_id,
+                    "product": SurveyResponse.product, "account": RecoveryFollowUp.account_id,
+                    **_FOLLOW_UP_FACTS}
+OPPORTUNITY_COLUMNS = {"tier": Account.tier, "account": Opportunity.account_id}
 
 
 # ---------------------------------------------------------------------------- recovery
 
+def _follow_ups() -> Any:
+    """FROM recovery_follow_ups JOIN its answer, LEFT JOIN its ticket and its account."""
+    answered = RecoveryFollowUp.__table__.join(
+        SurveyResponse.__table__, SurveyResponse.id == RecoveryFollowUp.response_id)
+    return _JOIN_FOLLOW_UP(answered)
+
+
 def _recovery_conditions(period: Slice) -> list:
-    conditions = replace(period, agent=None, product=None).conditions(RECOVERY_COLUMNS)
-    # Agent and product are the answer's: follow-ups of answers that match.
-    answer = []
-    if period.agent is not None:
-        answer.append(SurveyResponse.agent_id == period.agent)
-    if period.product is not None:
-        answer.append(SurveyResponse.product == period.product)
-    if answer:
-        conditions.append(RecoveryFollowUp.response_id.in_(
-            select(SurveyResponse.id).where(*answer)))
-    return conditions
+    """The slice's scope and filters on the follow-ups of _follow_ups()."""
+    return period.conditions(RECOVERY_COLUMNS)
 
 
 def _recovery_parts(period: Slice) -> list[Part]:
@@ -55,14 +63,14 @@ def _recovery_parts(period: Slice) -> list[Part]:
     follow_up = RecoveryFollowUp
     return [
         Part(follow_up.created_at, {"opened": count_if()}, conditions,
-             ticket=follow_up.ticket_id),
+             select_from=_follow_ups(), ticket=follow_up.ticket_id),
         Part(follow_up.closed_at, {
             "closed": count_if(),
             "closed_in_time": count_if(follow_up.closed_at <= follow_up.due_at),
             "resurveyed": count_if(follow_up.resurvey_invitation_id.is_not(None)),
             "resurvey_answered": count_if(follow_up.won_back.is_not(None)),
             "won_back": count_if(follow_up.won_back.is_(True)),
-        }, conditions, ticket=follow_up.ticket_id),
+        }, conditions, select_from=_follow_ups(), ticket=follow_up.ticket_id),
     ]
 
 
@@ -77,16 +85,16 @@ def _recovery_numbers(row: dict[str, Any]) -> dict[str, Any]:
             "won_back": won_back, "won_back_percent": percent(won_back, answered)}
 
 
-RECOVERY = Metric(_recovery_parts, {
-    Grouping.TEAM: [RecoveryFollowUp.team_id] * 2,
-    Grouping.ACCOUNT: [RecoveryFollowUp.account_id] * 2,
-}, _recovery_numbers)
+RECOVERY = Metric(_recovery_parts, {Grouping(name): [column] * 2
+                                     for name, column in RECOVERY_COLUMNS.items()},
+                  _recovery_numbers)
 
 
 def open_follow_ups(period: Slice, now: datetime) -> dict[str, int]:
     """Follow-ups of the slice open at `now`, and how many of them are past due."""
     row = db.session.execute(
         select(func.count(), count_if(RecoveryFollowUp.due_at < now))
+        .select_from(_follow_ups())
         .where(RecoveryFollowUp.status == RecoveryStatus.OPEN,
                *_recovery_conditions(period))).one()
     return {"open_now": row[0] or 0, "overdue_now": row[1] or 0}
@@ -106,10 +114,16 @@ def recovery_extra(period: Slice, result: dict[str, Any], now: datetime) -> dict
 
 # ---------------------------------------------------------------------------- opportunities
 
+def _opportunities() -> Any:
+    """FROM opportunities LEFT JOIN their account (a contact's may have none)."""
+    return Opportunity.__table__.outerjoin(Account.__table__,
+                                           Account.id == Opportunity.account_id)
+
+
 def _opportunity_parts(period: Slice) -> list[Part]:
-    # Team scope, team, agent and product do not apply (see the module docstring).
-    conditions = Slice(period.start, period.end, account=period.account).conditions(
-        {"account": Opportunity.account_id})
+    # Only the account filters apply, not the team scope (see the module docstring).
+    conditions = Slice(period.start, period.end, tier=period.tier,
+                       account=period.account).conditions(OPPORTUNITY_COLUMNS)
     won = Opportunity.status == OpportunityStatus.WON
     contacted = Opportunity.contacted_at.is_not(None)
     return [
@@ -118,12 +132,12 @@ def _opportunity_parts(period: Slice) -> list[Part]:
             "contacted": count_if(contacted),
             "contacted_in_time": count_if(
                 and_(contacted, Opportunity.contacted_at <= Opportunity.first_contact_due_at)),
-        }, conditions),
+        }, conditions, select_from=_opportunities()),
         Part(Opportunity.closed_at, {
             "won": count_if(won),
             "won_value": sum_if(func.coalesce(Opportunity.won_value, 0), won),
             "lost": count_if(Opportunity.status == OpportunityStatus.LOST),
-        }, conditions),
+        }, conditions, select_from=_opportunities()),
     ]
 
 
@@ -140,6 +154,7 @@ def _opportunity_numbers(row: dict[str, Any]) -> dict[str, Any]:
 
 OPPORTUNITIES = Metric(_opportunity_parts, {
     Grouping.SOURCE: [Opportunity.source] * 2,
+    Grouping.TIER: [Account.tier] * 2,
     Grouping.ACCOUNT: [Opportunity.account_id] * 2,
 }, _opportunity_numbers)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from service.auth.permissions import Permission
+from service.reports.query import FILTERS
 from service.reports.registry import Column, Report, Unit, register
 from surveys.reports import dashboard as _dashboard  # noqa: F401  (registers the section)
 from surveys.reports import metrics, outcomes
@@ -17,12 +18,15 @@ from surveys.reports.schemas import (CsatNumbers, NpsNumbers, OpportunityNumbers
                                      RatesNumbers, RecoveryNumbers)
 
 READERS = (Permission.DASHBOARD, Permission.SURVEY_VIEW)
-# Answers carry their own team, agent, product and account, and reach their ticket's
-# channel, priority, category and tier; no answer belongs to a department.
+# Answers, invitations and follow-ups carry their own team, agent, product and account,
+# and reach their ticket's channel, priority and category and an account's tier; none of
+# them belongs to a department.
 ANSWER_FILTERS = ("team", "agent", "channel", "priority", "category", "product", "tier",
                   "account")
-OWN_FILTERS = ("team", "agent", "product", "account")
-_ACCOUNTS_ONLY = _l("Opportunities belong to accounts: filter them by account.")
+# Opportunities belong to accounts: every filter but those of the account is refused.
+ACCOUNT_FILTERS = ("tier", "account")
+_ACCOUNTS_ONLY = _l("Opportunities belong to accounts, not to teams or tickets: filter them "
+                    "by account or account tier.")
 
 NPS = register(Report(
     name="nps",
@@ -88,7 +92,7 @@ RESPONSE_RATES = register(Report(
              Column("nps.answered", _l("NPS invitations answered")),
              Column("nps.open_rate", _l("NPS open rate"), Unit.PERCENT, better="up")),
     section="satisfaction",
-    filters=OWN_FILTERS,
+    filters=ANSWER_FILTERS,
     readers=READERS,
     order=30,
 ))
@@ -108,7 +112,7 @@ RECOVERY = register(Report(
              Column("open_now", _l("Open now")),
              Column("overdue_now", _l("Overdue now"), better="down")),
     section="sales",
-    filters=OWN_FILTERS,
+    filters=ANSWER_FILTERS,
     readers=READERS,
     order=10,
     extra=outcomes.recovery_extra,
@@ -129,9 +133,9 @@ OPPORTUNITIES = register(Report(
              Column("lost", _l("Lost"), better="down"),
              Column("win_rate", _l("Win rate"), Unit.PERCENT, better="up")),
     section="sales",
-    filters=("account",),
+    filters=ACCOUNT_FILTERS,
     readers=READERS,
-    refusals={"team": _ACCOUNTS_ONLY, "agent": _ACCOUNTS_ONLY, "product": _ACCOUNTS_ONLY},
+    refusals={name: _ACCOUNTS_ONLY for name in FILTERS if name not in ACCOUNT_FILTERS},
     order=20,
     extra=outcomes.opportunities_extra,
 ))

@@ -165,8 +165,8 @@ def test_the_api_groups_by_breach_and_refuses_what_does_not_apply(data, database
         assert refused.status_code == 400, (query, refused.get_json())
         assert refused.mimetype == "application/problem+json"
         assert field in refused.get_json()["errors"]
-    rates = client.get(f"/api/v1/reports/survey-responses?{QUERY}&channel=web", headers=admin)
-    assert rates.status_code == 400 and "channel" in rates.get_json()["errors"]
+    rates = client.get(f"/api/v1/reports/survey-responses?{QUERY}&department=1", headers=admin)
+    assert rates.status_code == 400 and "department" in rates.get_json()["errors"]
 
 
 def test_a_lead_sees_the_answers_of_their_teams_only(data, database, make_user, auth,

@@ -179,7 +179,7 @@ def test_agents_are_refused(client, app, make_user, auth, path):
     ("csat", "tz=Mars/Olympus", "tz"),
     ("csat", "top=0", "top"),
     ("survey-responses", "product=" + "x" * 81, "product"),
-    ("recovery", "group_by=agent", "group_by"),
+    ("recovery", "group_by=department", "group_by"),
     ("opportunities", "team=1", "team"),
     ("opportunities", "product=cloud", "product"),
     ("opportunities", "group_by=team", "group_by"),
