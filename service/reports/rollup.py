@@ -363,10 +363,12 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     remainder); None when the cells cannot answer (the caller counts live). Calls sharing
     a `memo` (one report's total, breakdown and previous period) count the live remainder
     once."""
+    memo = {} if memo is None else memo
+    if by_time is None and group_by is None and ("total", period) in memo:
+        return memo["total", period]  # counted with the period's time buckets
     plan = _plan(metric, period, by_time, group_by)
     if plan is None:
         return None
-    memo = {} if memo is None else memo
     spec = metric.rollup
     zone = rollup_zone()
     cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(
@@ -403,10 +405,20 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
                 live_members[group, measure].add(slot)
             else:
                 cells[group][measure][slot] += value
-    # Distinct counts: the stored and the live members, counted once by the database.
-    distinct = cells_of.distinct(members, live_members)
+    # Distinct counts: the stored and the live members, counted once by the database; with
+    # time buckets, also over the whole period (the report's total), in the same scan.
+    by_buckets = by_time is not None and group_by is None
+    distinct, distinct_total = cells_of.distinct(members, live_members, with_total=by_buckets)
     for group, measure in distinct:
         cells[group][measure][0] += 0  # the group exists
+    if by_buckets:
+        whole: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        for values in cells.values():
+            for measure, slots in values.items():
+                for slot, value in slots.items():
+                    whole[measure][slot] += value
+        memo["total", period] = {(): _numbers(measures, shared, whole, {
+            name: distinct_total.get(name, 0) for name in members})}
     rows = {_typed(group, spec.by if group_by is not None else None):
             _numbers(measures, shared, values, {name: distinct.get((group, name), 0)
                                                 for name in members})
@@ -484,12 +496,13 @@ class _CellQuery:
                                  cell.measure.in_(measures))
                           .group_by(*self.group, cell.measure, cell.slot))
 
-    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]]
-                 ) -> dict[tuple, int]:
+    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]], *,
+                 with_total: bool = False) -> tuple[dict[tuple, int], dict[str, int]]:
         """(group, measure) → how many distinct members the cells and `live` ((group,
-        measure) → members counted live) hold."""
+        measure) → members counted live) hold; and with_total, measure → how many over
+        every group at once."""
         if not measures:
-            return {}
+            return {}, {}
         cell = RollupCell
         names = [f"g{number}" for number in range(len(self.group))]
         stored = (select(*[expression.label(name)
@@ -498,21 +511,40 @@ class _CellQuery:
                   .where(*self.conditions, cell.level == 1, cell.measure.in_(measures)))
         rows = [(*group, measure, slot) for (group, measure), slots in live.items()
                 for slot in slots]
-        if rows and _dialect() != "postgresql":
+        if _dialect() != "postgresql":
             # The embedded database's data is small: the union of members is made here.
             found: dict[tuple, set[int]] = defaultdict(set)
             for group, measure, slot in self._rows(stored.distinct()):
                 found[group, measure].add(slot)
             for (group, measure), slots in live.items():
                 found[group, measure] |= slots
-            return {key: len(slots) for key, slots in found.items()}
+            every: dict[str, set[int]] = defaultdict(set)
+            for (_, measure), slots in found.items():
+                every[measure] |= slots
+            return ({key: len(slots) for key, slots in found.items()},
+                    {measure: len(slots) for measure, slots in every.items()} if with_total
+                    else {})
         if rows:
-            members = union(stored, self._live(names, rows)).subquery("m")  # UNION: each once
+            members = union(stored, self._live(names, rows)).cte("m")  # UNION: each once
         else:
-            members = stored.distinct().subquery("m")
+            members = stored.distinct().cte("m")
         outer = [members.c[name] for name in names]
-        return {(group, measure): count for group, measure, count in self._rows(
-            select(*outer, members.c.measure, func.count()).group_by(*outer, members.c.measure))}
+        query = select(literal(0).label("whole"), *outer, members.c.measure,
+                       func.count().label("n")).group_by(*outer, members.c.measure)
+        if with_total:
+            query = union_all(query, select(
+                literal(1), *[cast(literal(None), String if self.keyed else Integer)
+                              for _ in outer],
+                members.c.measure, func.count(func.distinct(members.c.slot)))
+                .group_by(members.c.measure))
+        per_group: dict[tuple, int] = {}
+        total: dict[str, int] = {}
+        for row in db.session.execute(query):
+            if row[0]:
+                total[row.measure] = row[-1]
+            else:
+                per_group[tuple(row[1:1 + len(names)]), row.measure] = row[-1]
+        return per_group, total
 
 
 def _whole_months(first: date, last: date) -> tuple[date, date] | None:
