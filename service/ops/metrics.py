@@ -121,17 +121,21 @@ def _read_state(app: Flask) -> list[tuple[str, str, tuple[str, ...], list]]:
         ("loopdesk_tickets_sla_breached_open", "Open tickets with a breached SLA target.",
          (), [((), _open_breached_tickets())]),
         ("loopdesk_report_rollup_age_seconds",
-         "Seconds since each report's daily rollup of yesterday was rebuilt (every 10 "
-         "minutes while the report-rollups task runs).",
+         "Seconds since each report's daily rollups were last rebuilt (every 10 minutes "
+         "while the report-rollups task runs).",
          ("report",), _rollup_ages()),
     ]
     return samples
 
 
 def _rollup_ages() -> list[tuple[tuple[str], float]]:
+    from flask import current_app
+
     from service.db_types import utcnow
     from service.reports.rollup import ages
 
+    if not current_app.config["REPORT_ROLLUPS"]:
+        return []  # not kept: no age to watch
     return [((report,), age) for report, age in sorted(ages(utcnow()).items())]
 
 

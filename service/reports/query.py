@@ -322,7 +322,9 @@ def aggregate(parts: Sequence[Part], period: Slice, *, groups: Sequence[Any] = (
                 query = query.group_by(*keys)
             if top is not None and groups and index == 0 and only is None:
                 first = next(iter(plain.values()))
-                query = query.order_by(first.desc(), *keys).limit(top)
+                # Ties: groups in key order, no group last (as on every database).
+                query = query.order_by(first.desc(), *[key.asc().nulls_last() for key in keys]
+                                       ).limit(top)
             rows = db.session.execute(query).all()
             for row in rows:
                 key = tuple(row[: len(labelled)])

@@ -51,6 +51,9 @@ GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
 _LOG_GAMMA = math.log(GAMMA)
 RECENT_DAYS = 7  # rebuilt on every run: where tickets still change most
 REBUILD_AFTER = timedelta(hours=24)  # every older day is rebuilt at least this often
+# Cells older than this are not read (the job has stopped, or the rollups were off): the
+# report is counted from its rows instead. The slack covers a backfill's few runs.
+MAX_AGE = REBUILD_AFTER + timedelta(hours=2)
 MAX_LIVE = timedelta(days=2)  # the most of a period counted live beside the cells
 HORIZON_DAYS = 2 * 3 * 366 + 7  # the longest period (access.MAX_DAYS) and the one before it
 CHUNK_DAYS = 31  # days built by one set of statements
@@ -179,6 +182,11 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
     of the whole months among them, in the caller's transaction."""
     spec = metric.rollup
     zone = rollup_zone()
+    if _dialect() == "postgresql":
+        # One build of a report at a time (the job and `reports rollup` may overlap): the
+        # second waits, then rebuilds over what the first committed.
+        db.session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtext("report_rollup:" + spec.name))))
     day_range = and_(RollupCell.report == spec.name, RollupCell.span == DAY,
                      RollupCell.day >= first, RollupCell.day <= last)
     db.session.execute(delete(RollupCell).where(day_range))
@@ -263,14 +271,26 @@ def stale_days(metric: Metric, now: datetime, *, everything: bool = False) -> li
 
 
 def refresh(metrics: Iterable[Metric], now: datetime, *, everything: bool = False) -> int:
-    """Rebuild the stale days of each metric, one transaction per run of days; the
-    number of days built."""
+    """Rebuild the stale days of each metric, one transaction per run of days, and drop
+    the cells of days past the horizon; the number of days built."""
     built = 0
+    horizon = now.astimezone(rollup_zone()).date() - timedelta(days=HORIZON_DAYS)
     for metric in metrics:
         for first, last in _runs(stale_days(metric, now, everything=everything)):
-            build(metric, first, last, now=now)
-            db.session.commit()
+            try:
+                build(metric, first, last, now=now)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()  # the next run builds these days again
+                raise
             built += (last - first).days + 1
+        name = metric.rollup.name
+        if db.session.scalar(select(RollupDay.day).where(
+                RollupDay.report == name, RollupDay.day < horizon).limit(1)) is not None:
+            for model in (RollupCell, RollupDay):
+                db.session.execute(delete(model).where(model.report == name,
+                                                       model.day < horizon))
+            db.session.commit()
     if built > RECENT_DAYS and _dialect() == "postgresql":
         # Many new cells: plan the reads with their statistics, not autovacuum's later ones.
         db.session.execute(text("ANALYZE report_rollup_cells"))
@@ -279,12 +299,10 @@ def refresh(metrics: Iterable[Metric], now: datetime, *, everything: bool = Fals
 
 
 def ages(now: datetime) -> dict[str, float]:
-    """Report → seconds since its cells of yesterday (local) were last built: the job
-    rebuilds them every run, so a growing age means it has stopped. Reports whose
-    yesterday is not built are left out."""
-    yesterday = now.astimezone(rollup_zone()).date() - timedelta(days=1)
-    rows = db.session.execute(select(RollupDay.report, RollupDay.built_at).where(
-        RollupDay.day == yesterday, RollupDay.zone == rollup_zone().key))
+    """Report → seconds since its cells were last built: every run rebuilds some, so a
+    growing age means the job has stopped. Reports never built are left out."""
+    rows = db.session.execute(select(RollupDay.report, func.max(RollupDay.built_at))
+                              .group_by(RollupDay.report))
     return {report: max(0.0, (now - built_at).total_seconds()) for report, built_at in rows}
 
 
@@ -322,9 +340,12 @@ def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
     end_day = period.end.astimezone(zone).date()  # the day the period ends in (or at)
     if end_day <= first:
         return None
+    now = utcnow()
+    if first < now.astimezone(zone).date() - timedelta(days=HORIZON_DAYS):
+        return None  # days the job no longer keeps
     built = sorted(db.session.scalars(select(RollupDay.day).where(
         RollupDay.report == spec.name, RollupDay.zone == zone.key,
-        RollupDay.day >= first, RollupDay.day < end_day)))
+        RollupDay.built_at > now - MAX_AGE, RollupDay.day >= first, RollupDay.day < end_day)))
     if not built or built[0] != first or (built[-1] - first).days + 1 != len(built):
         return None
     last = built[-1]
@@ -375,13 +396,14 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
         lambda: defaultdict(lambda: defaultdict(float)))
     wanted = None if only is None else {_text(key) for key in only}
 
+    starts = [date.fromisoformat(each) for each in by_time.keys] if by_time else []
+
     def group_of(day: date, key: str) -> tuple | None:
         if plan.keys is not None and key not in plan.keys:
             return None
         if group_by is not None:
             return None if wanted is not None and key not in wanted else (key,)
         if by_time is not None:
-            starts = [date.fromisoformat(each) for each in by_time.keys]
             return (bisect.bisect_right(starts, day) - 1,)
         return ()
 

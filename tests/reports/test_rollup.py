@@ -39,10 +39,31 @@ LOCAL_MARCH = Slice(local_midnight(date(2026, 3, 1), SHANGHAI),
 BUILT_AT = NOW - timedelta(hours=1)
 
 
-def build_all() -> None:
-    """The cells of every rolled-up report from December 2025 to May 2026."""
-    for report in rolled_up():
-        rollup.build(report.metric, date(2025, 12, 1), date(2026, 5, 31), now=BUILT_AT)
+@pytest.fixture(autouse=True)
+def rollups_now(monkeypatch):
+    """The rollups judge their cells' age and horizon as of now: the data set's now."""
+    monkeypatch.setattr("service.reports.rollup.utcnow", lambda: NOW)
+
+
+@pytest.fixture
+def counted_live(monkeypatch):
+    """The periods engine.aggregate counted from their rows (not answered by cells)."""
+    periods = []
+    original = engine.aggregate
+
+    def spy(parts, period, **options):
+        periods.append(period)
+        return original(parts, period, **options)
+
+    monkeypatch.setattr(engine, "aggregate", spy)
+    return periods
+
+
+def build_all(*reports) -> None:
+    """The cells of these reports (default: every rolled-up one) from December 2025 to
+    April 2026: March, the period before it and the months around."""
+    for report in reports or rolled_up():
+        rollup.build(report.metric, date(2025, 12, 1), date(2026, 4, 30), now=BUILT_AT)
     db.session.commit()
 
 
@@ -69,18 +90,22 @@ CASES = [(None, LOCAL_MARCH), (None, MARCH), (Grouping.TEAM, MARCH), (Grouping.W
 
 @pytest.mark.parametrize("report", [SLA_COMPLIANCE, RESPONSE_TIMES], ids=lambda r: r.name)
 @pytest.mark.parametrize("group_by, period", CASES)
-def test_rollups_answer_as_the_tickets_do(tickets, report, group_by, period):
+def test_rollups_answer_as_the_tickets_do(tickets, report, group_by, period, counted_live):
     live = engine.run_with_previous(report.metric, period, group_by, zone=SHANGHAI)
-    build_all()
-    assert rollup.answer(report.metric, period) is not None
+    build_all(report)
+    counted_live.clear()
     assert_same(live, engine.run_with_previous(report.metric, period, group_by, zone=SHANGHAI))
+    # Everything from the cells, but a previous period before the first built day.
+    assert all(each.start < local_midnight(date(2025, 12, 1), SHANGHAI)
+               for each in counted_live), counted_live
 
 
-def answered_alike(metric, cases) -> None:
+def answered_alike(report, cases) -> None:
     """Each (group_by, period) answered from the cells as it was counted before them."""
+    metric = report.metric
     live = [engine.run_with_previous(metric, period, group_by, zone=SHANGHAI)
             for group_by, period in cases]
-    build_all()
+    build_all(report)
     for (group_by, period), expected in zip(cases, live, strict=True):
         assert rollup.answer(metric, period) is not None
         assert_same(expected, engine.run_with_previous(metric, period, group_by,
@@ -95,7 +120,7 @@ def test_department_reports_roll_up_by_department_and_live_for_a_lead(work, repo
     # From 03-02 00:00 UTC the first 16 hours are counted live: T1 (ticket K1) finished
     # then, and K1 is among the stored members too (T3, 03-05).
     hours_live = Slice(utc(2026, 3, 2), utc(2026, 3, 31))
-    answered_alike(metric, [(None, MARCH), (Grouping.DEPARTMENT, MARCH),
+    answered_alike(report, [(None, MARCH), (Grouping.DEPARTMENT, MARCH),
                             (Grouping.WEEK, MARCH), (Grouping.MONTH, LOCAL_MARCH),
                             (None, hours_live), (Grouping.DEPARTMENT, hours_live)])
     # Tasks are kept per department: a lead's scope (tickets of their teams, tasks asked
@@ -107,14 +132,14 @@ def test_department_reports_roll_up_by_department_and_live_for_a_lead(work, repo
 
 def test_active_accounts_are_counted_once_over_the_period(complaints):
     """3 distinct active accounts in March, though its weeks hold 4 (test_quality)."""
-    answered_alike(COMPLAINTS.metric, [(None, MARCH), (Grouping.TEAM, MARCH),
+    answered_alike(COMPLAINTS, [(None, MARCH), (Grouping.TEAM, MARCH),
                                        (Grouping.WEEK, MARCH), (None, LOCAL_MARCH)])
     assert engine.run(COMPLAINTS.metric, MARCH)["total"]["active_accounts"] == 3
 
 
 def test_deflections_roll_up_for_every_reader(data):
     """Deflections are company-wide: a lead's teams do not narrow them."""
-    answered_alike(DEFLECTION.metric, [(None, MARCH), (Grouping.SOURCE, MARCH),
+    answered_alike(DEFLECTION, [(None, MARCH), (Grouping.SOURCE, MARCH),
                                        (Grouping.MONTH, MARCH)])
     assert rollup.answer(DEFLECTION.metric, Slice(MARCH.start, MARCH.end, team_ids=(1,))) \
         is not None
@@ -127,7 +152,7 @@ def test_a_leads_teams_and_a_team_filter_come_from_the_team_cells(tickets, teams
               Slice(MARCH.start, MARCH.end, team_ids=())]
     live = [engine.run_with_previous(SLA_COMPLIANCE.metric, period, Grouping.TEAM)
             for period in scoped]
-    build_all()
+    build_all(SLA_COMPLIANCE)
     for period, expected in zip(scoped, live, strict=True):
         assert rollup.answer(SLA_COMPLIANCE.metric, period) is not None
         assert_same(expected, engine.run_with_previous(SLA_COMPLIANCE.metric, period,
@@ -136,7 +161,7 @@ def test_a_leads_teams_and_a_team_filter_come_from_the_team_cells(tickets, teams
 
 
 def test_what_the_cells_cannot_answer_is_counted_live(tickets, teams):
-    build_all()
+    build_all(RESPONSE_TIMES)
     metric = RESPONSE_TIMES.metric
     # Other filters and groupings than the rollup's dimension.
     assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, priority="high")) is None
@@ -151,7 +176,7 @@ def test_what_the_cells_cannot_answer_is_counted_live(tickets, teams):
     db.session.execute(delete(RollupDay).where(RollupDay.day == date(2026, 3, 15)))
     assert rollup.answer(metric, MARCH) is None
     # A day built in another zone than TIMEZONE's.
-    build_all()
+    build_all(RESPONSE_TIMES)
     db.session.execute(RollupDay.__table__.update().where(RollupDay.day == date(2026, 3, 15))
                        .values(zone="UTC"))
     assert rollup.answer(metric, MARCH) is None
@@ -169,7 +194,7 @@ def test_changes_show_once_the_job_rebuilds_the_day(tickets, teams):
     the last 7 days on every run and any older day built over 24 hours ago."""
     a, b = teams
     metric = SLA_COMPLIANCE.metric
-    build_all()
+    build_all(SLA_COMPLIANCE)
     before = engine.run(metric, MARCH, Grouping.TEAM)
     tickets[4].team_id = a.id  # T4 (breached twice in March) moves from team B to team A
     db.session.commit()
@@ -201,7 +226,7 @@ def _live(compute):
 
 
 def test_month_cells_exist_only_for_whole_built_months(tickets):
-    build_all()
+    build_all(SLA_COMPLIANCE)
     months = set(db.session.scalars(select(RollupCell.day).where(
         RollupCell.report == SLA_COMPLIANCE.name, RollupCell.span == rollup.MONTH)))
     assert months == {date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)}  # with tickets
@@ -232,23 +257,25 @@ def test_a_percentile_from_the_histogram_is_within_one_percent(seed):
     assert rollup.percentile_of({}, 0.5) is None
 
 
-def test_the_cli_and_the_ticker_build_the_rollups(runner):
+def test_the_cli_and_the_ticker_build_the_rollups(runner, monkeypatch):
     """A run builds the last 7 days and the DAYS_PER_RUN oldest unbuilt ones; --all every
-    day of the horizon; the ticker's task is the same run."""
-    per_run = rollup.DAYS_PER_RUN + rollup.RECENT_DAYS
+    day of the horizon; the ticker's task is the same run (a short horizon here)."""
+    monkeypatch.setattr(rollup, "HORIZON_DAYS", 60)
+    monkeypatch.setattr(rollup, "DAYS_PER_RUN", 20)
+    per_run = 20 + rollup.RECENT_DAYS
+    reports = len(rolled_up())
     result = runner.invoke(args=["reports", "rollup"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [f"{report.name}: {per_run} day(s) rebuilt"
                                           for report in rolled_up()]
     days = select(func.count()).select_from(RollupDay)
-    assert db.session.scalar(days) == per_run * len(rolled_up())
+    assert db.session.scalar(days) == per_run * reports
     result = runner.invoke(args=["sweep", "report-rollups"])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(days) == \
-        (2 * rollup.DAYS_PER_RUN + rollup.RECENT_DAYS) * len(rolled_up())
+    assert db.session.scalar(days) == (2 * 20 + rollup.RECENT_DAYS) * reports
     result = runner.invoke(args=["reports", "rollup", "--all"])
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(days) == rollup.HORIZON_DAYS * len(rolled_up())
+    assert db.session.scalar(days) == 60 * reports
 
 
 def test_a_rollup_must_be_stored_under_its_reports_name():
@@ -258,3 +285,40 @@ def test_a_rollup_must_be_stored_under_its_reports_name():
 
     with pytest.raises(ValueError, match="its rollup"):
         register(replace(SLA_COMPLIANCE, name="sla-copy"))
+
+
+def test_a_day_when_the_clocks_change_is_cut_as_the_reader_lives_it(tickets, database):
+    """Europe/Berlin moves to summer time on 2026-03-29 (a 23-hour day): cells cut in
+    that zone answer the days around it as the tickets do."""
+    database.config["TIMEZONE"] = "Europe/Berlin"
+    berlin = ZoneInfo("Europe/Berlin")
+    period = Slice(local_midnight(date(2026, 3, 23), berlin),
+                   local_midnight(date(2026, 4, 6), berlin))
+    live = [engine.run_with_previous(RESPONSE_TIMES.metric, period, grouping, zone=berlin)
+            for grouping in (Grouping.DAY, Grouping.WEEK)]
+    build_all(RESPONSE_TIMES)
+    assert rollup.answer(RESPONSE_TIMES.metric, period) is not None
+    for grouping, expected in zip((Grouping.DAY, Grouping.WEEK), live, strict=True):
+        assert_same(expected, engine.run_with_previous(RESPONSE_TIMES.metric, period,
+                                                        grouping, zone=berlin))
+
+
+def test_cells_too_old_or_past_the_horizon_are_not_read(tickets, monkeypatch):
+    """A stopped job: cells built over MAX_AGE ago are left alone and the report is
+    counted from its rows. Days past the horizon are never read, and a run drops them."""
+    metric = SLA_COMPLIANCE.metric
+    build_all(SLA_COMPLIANCE)
+    assert rollup.answer(metric, MARCH) is not None
+    later = NOW + rollup.MAX_AGE + timedelta(minutes=1)
+    monkeypatch.setattr("service.reports.rollup.utcnow", lambda: later)
+    assert rollup.answer(metric, MARCH) is None
+    # Years on, March 2026 is past the horizon: not read, and the next run drops it.
+    future = NOW + timedelta(days=rollup.HORIZON_DAYS + 40)
+    monkeypatch.setattr("service.reports.rollup.utcnow", lambda: future)
+    rollup.build(metric, date(2026, 3, 1), date(2026, 3, 31), now=future)
+    assert rollup.answer(metric, MARCH) is None
+    rollup.refresh([metric], future)
+    kept = select(func.min(RollupDay.day)).where(RollupDay.report == metric.rollup.name)
+    assert db.session.scalar(kept) >= future.date() - timedelta(days=rollup.HORIZON_DAYS)
+    assert not db.session.scalar(select(func.count()).select_from(RollupCell).where(
+        RollupCell.report == metric.rollup.name, RollupCell.day < date(2026, 6, 1)))
