@@ -433,7 +433,8 @@ def main() -> None:
         log(f"reusing {args.db}")
     else:
         create_and_load(args, url)
-        args.rollups = "rebuild"
+        if args.rollups != "off":
+            args.rollups = "rebuild"  # a new database has none
     if args.rollups != "off":
         args.rollup_build = build_rollups(url, everything=args.rollups == "rebuild")
     if args.load_only:
