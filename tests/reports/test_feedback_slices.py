@@ -300,6 +300,50 @@ def test_recovery_previous_period_and_drill_down_by_channel(follow_ups):
         ("2026-03-02", 1), ("2026-03-09", 1)]
 
 
+def test_recovery_drills_within_tier_agent_and_product(follow_ups):
+    """Opened: vip F1 (T1), standard F2 F4 (T2 T3); closed standard: F2 (T2); Ann opened
+    F1 F4 (T1 T3); won back of cloud: F1 (T1)."""
+    world = follow_ups
+
+    def drill(measure: str, grouping: Grouping, key) -> set[int]:
+        return set(db.session.scalars(engine.tickets_behind(
+            RECOVERY.metric, MARCH, measure, group_by=grouping, key=key)))
+
+    assert drill("opened", Grouping.TIER, "vip") == {world["T1"]}
+    assert drill("opened", Grouping.TIER, "standard") == {world["T2"], world["T3"]}
+    assert drill("closed", Grouping.TIER, "standard") == {world["T2"]}
+    assert drill("opened", Grouping.AGENT, world["Ann"]) == {world["T1"], world["T3"]}
+    assert drill("won_back", Grouping.PRODUCT, "cloud") == {world["T1"]}
+
+
+def test_a_lead_sees_no_other_teams_rows_in_the_new_slices(follow_ups, database, make_user,
+                                                           make_team, make_ticket, auth,
+                                                           support_team):
+    """Another team's follow-up (web ticket T5, 03-15) and NPS invitation (T5, 03-07):
+    the admin counts them in the web group, the Support lead does not (the data set's
+    other rows belong to no team, which a lead's scope keeps)."""
+    world = dict(follow_ups)
+    other = make_team("Other")
+    world["T5"] = make_ticket(channel=Channel.WEB).id
+    _follow_up(world, utc(2026, 3, 15), utc(2026, 3, 16), ticket="T5", account="VIP",
+               agent="Bob", product="cloud").team_id = other.id
+    invitation(NPS, utc(2026, 3, 7), ticket_id=world["T5"], account_id=world["VIP"],
+               team_id=other.id)
+    db.session.commit()
+    client = database.test_client()
+    admin, lead = auth(make_user("admin")), auth(make_user("lead", team=support_team))
+
+    def web(path: str, headers: dict) -> dict:
+        result = client.get(f"/api/v1/reports/{path}?{QUERY}&group_by=channel",
+                            headers=headers)
+        assert result.status_code == 200, result.get_json()
+        return next(group for group in result.get_json()["groups"] if group["key"] == "web")
+
+    assert web("recovery", admin)["opened"] == web("recovery", lead)["opened"] + 1 == 3
+    assert web("survey-responses", admin)["nps"]["sent"] == 1
+    assert web("survey-responses", lead)["nps"]["sent"] == 0
+
+
 # ---------------------------------------------------------------------------- opportunities
 
 def _opportunity(source: OpportunitySource, created: datetime, account_id: int | None, *,
