@@ -1,5 +1,6 @@
-"""What the in-process benches share (bench/surveys.py, bench/reports.py): logging,
-PostgreSQL admin connections, percentiles, an API token, SQL statement timing and EXPLAIN."""
+"""What the in-process benches share (bench/surveys.py, bench/reports.py, bench/closed_loop.py,
+bench/console_pages.py): logging, PostgreSQL admin connections, a new migrated database,
+percentiles, an API token, SQL statement timing and EXPLAIN."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,31 @@ def database_exists(args: argparse.Namespace, name: str) -> bool:
     with pg_admin(args) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                             (name,)).fetchone() is not None
+
+
+def create_database(args: argparse.Namespace, config: dict, admin_email: str,
+                    *also_drop: str) -> None:
+    """DROP (with `also_drop`, e.g. a run's copy) and CREATE args.db, then what
+    `flask --app wsgi setup` does: the migrations, the defaults, and an admin user."""
+    from flask_migrate import upgrade
+
+    from service import create_app
+    from service.auth.services import create_user
+    from service.extensions import db
+    from tickets.defaults import ensure_defaults
+
+    log(f"creating database {args.db}")
+    with pg_admin(args) as conn:
+        for name in (*also_drop, args.db):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db}"')
+    app = create_app(config)
+    with app.app_context():
+        upgrade(directory=app.config["MIGRATIONS_DIR"])
+        ensure_defaults()
+        create_user(admin_email, "admin", "bench-password-1", "Bench Admin")
+        db.session.commit()
+        db.engine.dispose()
 
 
 def percentile(values: list[float], share: float) -> float:

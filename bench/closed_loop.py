@@ -63,11 +63,14 @@ import psycopg
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
+# The project root before bench/: bench/surveys.py must not hide the `surveys` package.
 sys.path.insert(0, ROOT)
-sys.path.insert(0, BENCH)
+sys.path.insert(1, BENCH)
 for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this script says
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-closed-loop-secret-key")
+
+from benchkit import create_database, database_exists, log, pg_admin  # noqa: E402
 
 ADMIN_EMAIL = "bench-loop-admin@bench.loopdesk.test"
 LEAD_EMAIL = "gen-agent1@bench.loopdesk.test"  # generate.py: lead of Support
@@ -81,49 +84,13 @@ RESOLUTION_BODY = {
                      "result": "Ten test pages printed without smudges."}}
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
 def app_config(url: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
             "LOG_LEVEL": "WARNING", "JOBS_EAGER": True, "REDIS_URL": None,
             "MAIL_SERVER": None}
 
 
-def pg_admin(args: argparse.Namespace):
-    return psycopg.connect(f"postgresql://{args.pg}/postgres", autocommit=True)
-
-
-def database_exists(args: argparse.Namespace, name: str) -> bool:
-    with pg_admin(args) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (name,)).fetchone() is not None
-
-
 # ---------------------------------------------------------------------------- setup
-
-def create_database(args: argparse.Namespace, url: str) -> None:
-    from flask_migrate import upgrade
-
-    from service import create_app
-    from service.auth.services import create_user
-    from service.extensions import db
-    from tickets.defaults import ensure_defaults
-
-    log(f"creating database {args.db}")
-    with pg_admin(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}_run" WITH (FORCE)')
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
-    app = create_app(app_config(url))
-    with app.app_context():
-        upgrade(directory=app.config["MIGRATIONS_DIR"])
-        ensure_defaults()
-        create_user(ADMIN_EMAIL, "admin", "bench-password-1", "Bench Admin")
-        db.session.commit()
-        db.engine.dispose()
-
 
 def seed(args: argparse.Namespace, url: str) -> None:
     import generate
@@ -744,7 +711,7 @@ def main() -> None:
     if args.reuse and database_exists(args, args.db):
         log(f"reusing {args.db}")
     else:
-        create_database(args, url)
+        create_database(args, app_config(url), ADMIN_EMAIL, f"{args.db}_run")
         seed(args, url)
         log(f"database ready in {time.monotonic() - started:.0f} s")
     rows: list[dict] = []

@@ -37,11 +37,14 @@ import psycopg
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# The project root before bench/: bench/surveys.py must not hide the `surveys` package.
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
+sys.path.insert(1, str(BENCH))
 for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this script says
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-console-secret-key")
+
+from benchkit import create_database, log  # noqa: E402
 
 ADMIN_EMAIL = "bench-console-admin@bench.loopdesk.test"
 LEAD_EMAIL = "gen-agent1@bench.loopdesk.test"  # generate.py: lead of Support
@@ -102,10 +105,6 @@ PAGES: list[tuple[str, str, str]] = [
 ]
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
 def app_config(url: str) -> dict:
     # No rate limits: the same client requests each page dozens of times in a second.
     return {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING",
@@ -113,28 +112,6 @@ def app_config(url: str) -> dict:
 
 
 # ---------------------------------------------------------------------------- setup
-
-def create_database(args: argparse.Namespace, url: str) -> None:
-    """Drop and create the database, migrate it, add the defaults and the admin user."""
-    from flask_migrate import upgrade
-
-    from service import create_app
-    from service.auth.services import create_user
-    from service.extensions import db
-    from tickets.defaults import ensure_defaults
-
-    log(f"creating database {args.db}")
-    with psycopg.connect(f"postgresql://{args.pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
-    app = create_app(app_config(url))
-    with app.app_context():
-        upgrade(directory=app.config["MIGRATIONS_DIR"])
-        ensure_defaults()
-        create_user(ADMIN_EMAIL, "admin", "bench-password-1", "Bench Admin")
-        db.session.commit()
-        db.engine.dispose()
-
 
 def load_data(args: argparse.Namespace, url: str) -> None:
     """bench/generate.py's tickets, then breach records and one long conversation."""
@@ -444,7 +421,7 @@ def main() -> None:
     url = f"postgresql://{args.pg}/{args.db}"
     started = time.monotonic()
     if not args.reuse:
-        create_database(args, url)
+        create_database(args, app_config(url), ADMIN_EMAIL)
         load_data(args, url)
         log(f"database ready in {time.monotonic() - started:.0f} s")
     indexes = apply_proposed_indexes(url, args.proposed_indexes)

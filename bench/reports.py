@@ -58,8 +58,8 @@ for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this scr
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-reports-secret-key")
 
-from benchkit import (Statements, api_token, database_exists, explain, log,  # noqa: E402
-                      percentile, pg_admin)
+from benchkit import (Statements, api_token, create_database, database_exists,  # noqa: E402
+                      explain, log, percentile, pg_admin)
 
 ADMIN_EMAIL = "bench-reports-admin@bench.loopdesk.test"
 LEAD_EMAIL = "gen-agent1@bench.loopdesk.test"  # generate.py: lead of Support
@@ -134,26 +134,10 @@ def build_rollups(url: str, *, everything: bool) -> str:
 
 def create_and_load(args: argparse.Namespace, url: str) -> dict:
     """Drop/create, migrate, defaults, admin, tickets, the reports' extra data, ANALYZE."""
-    from flask_migrate import upgrade
-
     import generate
     import reports_data
-    from service import create_app
-    from service.auth.services import create_user
-    from service.extensions import db
-    from tickets.defaults import ensure_defaults
 
-    log(f"creating database {args.db}")
-    with pg_admin(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
-    app = create_app(app_config(url))
-    with app.app_context():
-        upgrade(directory=app.config["MIGRATIONS_DIR"])
-        ensure_defaults()
-        create_user(ADMIN_EMAIL, "admin", "bench-password-1", "Bench Admin")
-        db.session.commit()
-        db.engine.dispose()
+    create_database(args, app_config(url), ADMIN_EMAIL)
     started = time.monotonic()
     log(f"generating {args.tickets:,} tickets")
     with psycopg.connect(url) as conn:

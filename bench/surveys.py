@@ -66,8 +66,8 @@ for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # only what this scr
     os.environ.pop(_name, None)
 os.environ.setdefault("SECRET_KEY", "bench-surveys-secret-key")
 
-from benchkit import (Statements, api_token, database_exists, explain, log,  # noqa: E402
-                      percentile, pg_admin)
+from benchkit import (Statements, api_token, create_database, database_exists,  # noqa: E402
+                      explain, log, percentile, pg_admin)
 from closed_loop import machine  # noqa: E402  (the same machine lines as the other benches)
 from console_pages import CpuMeter, signed_in_client  # noqa: E402
 
@@ -90,27 +90,10 @@ def app_config(url: str) -> dict:
 
 def create_and_load(args: argparse.Namespace, url: str) -> dict:
     """Drop/create, migrate, defaults, admin, tickets, then the survey history."""
-    from flask_migrate import upgrade
-
     import generate
     import surveys_data
-    from service import create_app
-    from service.auth.services import create_user
-    from service.extensions import db
-    from tickets.defaults import ensure_defaults
 
-    log(f"creating database {args.db}")
-    with pg_admin(args) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}_run" WITH (FORCE)')
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
-    app = create_app(app_config(url))
-    with app.app_context():
-        upgrade(directory=app.config["MIGRATIONS_DIR"])
-        ensure_defaults()
-        create_user(ADMIN_EMAIL, "admin", "bench-password-1", "Bench Admin")
-        db.session.commit()
-        db.engine.dispose()
+    create_database(args, app_config(url), ADMIN_EMAIL, f"{args.db}_run")
     log(f"generating {args.tickets:,} tickets")
     with psycopg.connect(url) as conn:
         generate.generate(conn, args.tickets, args.seed)
