@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, SmallInteger, String
+from sqlalchemy import BigInteger, Date, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db_types import UTCDateTime
@@ -17,20 +17,22 @@ class RollupCell(db.Model):
     percentile's histogram fell into bucket `slot`, or a member of a distinct count (slot:
     its id).
 
-    Level 0 cells count every row of the report; level 1 cells count the rows of one
-    group of the report's rollup dimension (`key`: a team's id, "" for rows of none).
-    The primary key leads with what every read names: report, span, level, measure, then
-    the range of days.
+    Its cut says which rows it counts: "total", every row of the report; "by", the rows of
+    one group of the report's rollup dimension (`key`: a team's id, "" for rows of none);
+    a detail's name (e.g. "channel"), the rows of one such group and one value of that
+    detail (`detail`: "email"). The primary key leads with what every read names:
+    report, span, cut, measure, then the range of days.
     """
 
     __tablename__ = "report_rollup_cells"
 
     report: Mapped[str] = mapped_column(String(40), primary_key=True)
     span: Mapped[str] = mapped_column(String(5), primary_key=True)
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cut: Mapped[str] = mapped_column(String(16), primary_key=True)
     measure: Mapped[str] = mapped_column(String(40), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    detail: Mapped[str] = mapped_column(String(80), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 

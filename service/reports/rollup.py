@@ -4,8 +4,9 @@
 A report opts in with Metric.rollup. Its cells are the report's own parts counted with
 time buckets of one day (query.aggregate's definitions, so the two cannot drift apart):
 
-* counts and sums are stored per day and per group of one dimension (a team, by default)
-  and add up exactly;
+* counts and sums are stored per day and per group of one dimension (a team, by default),
+  and per group of that dimension and one of the rollup's details (the team's tickets of
+  one agent, channel, priority…), and add up exactly;
 * a percentile is stored as a histogram of its values in buckets whose bounds grow by
   GAMMA: any value read back is within ACCURACY (1 %) of a value in its bucket, so a
   median from the rollup is within 1 % of the exact one (values under a second: within a
@@ -14,13 +15,13 @@ time buckets of one day (query.aggregate's definitions, so the two cannot drift 
   integer id) per day and per month, and counted once over the period.
 
 A request is answered from the rollup when its days are built (in the zone the rollup is
-cut in), it is filtered by nothing but the rollup's dimension (a lead's teams, a team) and
-grouped by time, by that dimension or not at all. The parts of the period the cells do
-not cover (today, a period starting at a time of day) are counted live with the same
-statements, and at most MAX_LIVE of the period may be; otherwise the whole report is
-counted live, exactly. The job keeps the last RECENT_DAYS days rebuilt every run and every
-older day rebuilt at least every REBUILD_AFTER: those are the staleness bounds in
-docs/reports.md ("Speed").
+cut in), it is filtered by the rollup's dimension (a lead's teams, a team) and by at most
+one detail, and grouped by time, by that dimension, by that same detail or not at all.
+The parts of the period the cells do not cover (today, a period starting at a time of
+day) are counted live with the same statements, and at most MAX_LIVE of the period may
+be; otherwise the whole report is counted live, exactly. The job keeps the last
+RECENT_DAYS days rebuilt every run and every older day rebuilt at least every
+REBUILD_AFTER: those are the staleness bounds in docs/reports.md ("Speed").
 """
 from __future__ import annotations
 
@@ -59,7 +60,10 @@ HORIZON_DAYS = 2 * 3 * 366 + 7  # the longest period (access.MAX_DAYS) and the o
 CHUNK_DAYS = 31  # days built by one set of statements
 DAYS_PER_RUN = 400  # older days (re)built per report per run, oldest first
 DAY, MONTH = "day", "month"  # the spans of cells
-_COLUMNS = ["report", "span", "level", "day", "key", "measure", "slot", "value"]
+# The cuts of cells: every row of the report ("total"), per group of the rollup dimension
+# ("by"), and per group of that dimension and of one detail (the detail's name).
+TOTAL, BY = "total", "by"
+_COLUMNS = ["report", "span", "cut", "day", "key", "detail", "measure", "slot", "value"]
 _ID_GROUPINGS = (Grouping.TEAM, Grouping.AGENT, Grouping.DEPARTMENT, Grouping.ACCOUNT)
 
 
@@ -71,12 +75,21 @@ class Rollup:
     dimension they are kept per (its expressions are the metric's dimensions[by]);
     `scoped` whether a lead's team scope is a set of `by` keys (ticket reports: a lead
     sees their teams' tickets and not those of no team); `company_wide` whether the
-    metric counts the same rows for every reader (deflections), whatever their teams."""
+    metric counts the same rows for every reader (deflections), whatever their teams;
+    `details` the dimensions also kept per `by` group, each in its own cut (the metric's
+    dimensions and filters of the same names), so that a request filtered or grouped by
+    one of them is answered from cells too."""
 
     name: str
     by: Grouping = Grouping.TEAM
     scoped: bool = True
     company_wide: bool = False
+    details: tuple[Grouping, ...] = ()
+
+    @property
+    def cuts(self) -> tuple[str, ...]:
+        """The cuts built from the rows ("total" is added up from "by")."""
+        return (BY, *[detail.value for detail in self.details])
 
 
 def rollup_zone() -> ZoneInfo:
@@ -128,51 +141,67 @@ def _key(expression: Any) -> Any:
     return func.coalesce(cast(expression, String), "")
 
 
-def cell_selects(metric: Metric, period: Slice, zone: ZoneInfo) -> list[Any]:
-    """SQL: the cells of the period, one SELECT (day, key, measure, slot, value) per part
-    and per histogram; days are the period's local days in `zone`."""
+def cell_selects(metric: Metric, period: Slice, zone: ZoneInfo,
+                 cuts: Sequence[str] | None = None) -> list[Any]:
+    """SQL: the cells of the period in these cuts (default: every one built from rows),
+    one SELECT (cut, day, key, detail, measure, slot, value) per cut, part and histogram;
+    days are the period's local days in `zone`."""
     spec = metric.rollup
-    cut = buckets(period.start, period.end, Grouping.DAY, zone)
-    first = date.fromisoformat(cut.keys[0])
+    statements = []
+    for cut in cuts or spec.cuts:
+        statements += _cut_selects(metric, period, zone, cut)
+    return statements
+
+
+def _cut_selects(metric: Metric, period: Slice, zone: ZoneInfo, cut: str) -> list[Any]:
+    spec = metric.rollup
+    days = buckets(period.start, period.end, Grouping.DAY, zone)
+    first = date.fromisoformat(days.keys[0])
     parts = metric.parts(period)
     keys = metric.dimensions[spec.by]
+    details = None if cut == BY else metric.dimensions[Grouping(cut)]
+    name = literal(cut).label("cut")
     statements = []
     for index, part in enumerate(parts):
-        bucket, key = cut.expression(part.moment), _key(keys[index])
+        bucket, key = days.expression(part.moment), _key(keys[index])
+        detail = literal("") if details is None else _key(details[index])
         conditions = part.where(period)
         additive = {name: measure for name, measure in part.measures.items()
                     if measure.additive}
         if additive:
-            grouped = (part.select(bucket.label("i"), key.label("key"),
+            grouped = (part.select(bucket.label("i"), key.label("key"), detail.label("detail"),
                                    *[measure.sql(_dialect()).label(f"m{number}")
                                      for number, measure in enumerate(additive.values())])
-                       .where(*conditions).group_by(bucket, key).cte(f"g{index}"))
+                       .where(*conditions).group_by(bucket, key, detail).cte(f"g{index}"))
             statements.append(union_all(*[
-                select(_day(grouped.c.i, first).label("day"), grouped.c.key,
-                       literal(name).label("measure"), literal(0).label("slot"),
-                       grouped.c[f"m{number}"].label("value"))
+                select(name, _day(grouped.c.i, first).label("day"), grouped.c.key,
+                       grouped.c.detail, literal(measure).label("measure"),
+                       literal(0).label("slot"), grouped.c[f"m{number}"].label("value"))
                 .where(grouped.c[f"m{number}"] != 0)
-                for number, name in enumerate(additive)]))
+                for number, measure in enumerate(additive)]))
         shared = histograms(part.measures)
-        for name in dict.fromkeys(shared.values()):
-            measure = part.measures[name]
+        for histogram in dict.fromkeys(shared.values()):
+            measure = part.measures[histogram]
             slot = _slot(measure.column)
-            counted = (part.select(bucket.label("i"), key.label("key"), slot.label("slot"),
-                                   func.count().label("value"))
+            counted = (part.select(bucket.label("i"), key.label("key"), detail.label("detail"),
+                                   slot.label("slot"), func.count().label("value"))
                        .where(*conditions, *measure.conditions)
-                       .group_by(bucket, key, slot).subquery(f"h{index}_{name}"))
-            statements.append(select(_day(counted.c.i, first).label("day"), counted.c.key,
-                                     literal(name).label("measure"), counted.c.slot,
+                       .group_by(bucket, key, detail, slot).subquery(f"h{index}_{histogram}"))
+            statements.append(select(name, _day(counted.c.i, first).label("day"),
+                                     counted.c.key, counted.c.detail,
+                                     literal(histogram).label("measure"), counted.c.slot,
                                      counted.c.value))
-        for name, measure in part.measures.items():
+        for distinct, measure in part.measures.items():
             if measure.kind != "distinct":
                 continue
             member = cast(measure.column, BigInteger)  # an id: the cell's slot
-            members = (part.select(bucket.label("i"), key.label("key"), member.label("slot"))
+            members = (part.select(bucket.label("i"), key.label("key"), detail.label("detail"),
+                                   member.label("slot"))
                        .where(*conditions, *measure.conditions)
-                       .group_by(bucket, key, member).subquery(f"d{index}_{name}"))
-            statements.append(select(_day(members.c.i, first).label("day"), members.c.key,
-                                     literal(name).label("measure"), members.c.slot,
+                       .group_by(bucket, key, detail, member).subquery(f"d{index}_{distinct}"))
+            statements.append(select(name, _day(members.c.i, first).label("day"),
+                                     members.c.key, members.c.detail,
+                                     literal(distinct).label("measure"), members.c.slot,
                                      literal(1).label("value")))
     return statements
 
@@ -194,16 +223,16 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
     for statement in cell_selects(metric, period, zone):
         rows = statement.subquery("c")
         db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
-            literal(spec.name), literal(DAY), literal(1), rows.c.day, rows.c.key,
-            rows.c.measure, rows.c.slot, rows.c.value)))
+            literal(spec.name), literal(DAY), rows.c.cut, rows.c.day, rows.c.key,
+            rows.c.detail, rows.c.measure, rows.c.slot, rows.c.value)))
     # Every row of the report, whatever its group; not the members of a distinct count,
     # which are read from their groups' cells (a member mostly belongs to one group).
     members = [name for part in metric.parts(period)
                for name, measure in part.measures.items() if measure.kind == "distinct"]
     db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
-        literal(spec.name), literal(DAY), literal(0), RollupCell.day, literal(""),
-        RollupCell.measure, RollupCell.slot, func.sum(RollupCell.value))
-        .where(day_range, RollupCell.level == 1, RollupCell.measure.not_in(members))
+        literal(spec.name), literal(DAY), literal(TOTAL), RollupCell.day, literal(""),
+        literal(""), RollupCell.measure, RollupCell.slot, func.sum(RollupCell.value))
+        .where(day_range, RollupCell.cut == BY, RollupCell.measure.not_in(members))
         .group_by(RollupCell.day, RollupCell.measure, RollupCell.slot)))
     db.session.execute(delete(RollupDay).where(
         RollupDay.report == spec.name, RollupDay.day >= first, RollupDay.day <= last))
@@ -234,10 +263,10 @@ def _build_month(name: str, month: date, zone: ZoneInfo) -> None:
     if built != (end - month).days + 1:
         return
     db.session.execute(insert(cell).from_select(_COLUMNS, select(
-        literal(name), literal(MONTH), cell.level, literal(month, Date), cell.key,
+        literal(name), literal(MONTH), cell.cut, literal(month, Date), cell.key, cell.detail,
         cell.measure, cell.slot, func.sum(cell.value))
         .where(cell.report == name, cell.span == DAY, cell.day >= month, cell.day <= end)
-        .group_by(cell.level, cell.key, cell.measure, cell.slot)))
+        .group_by(cell.cut, cell.key, cell.detail, cell.measure, cell.slot)))
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -309,6 +338,17 @@ def ages(now: datetime) -> dict[str, float]:
 # ---------------------------------------------------------------- answering from cells
 
 @dataclass(frozen=True)
+class _Cells:
+    """Which cells a request reads: one cut, some of its `by` groups and detail values,
+    and the column it is grouped by."""
+
+    cut: str  # TOTAL, BY or a detail's name
+    keys: tuple[str, ...] | None  # the `by` groups counted (None: every one)
+    detail: str | None  # the one detail value counted (None: every one)
+    group: str | None  # "key" or "detail": the column grouped by (None: time or nothing)
+
+
+@dataclass(frozen=True)
 class _Plan:
     """How a request is answered: cells of days first…last, and live before and after."""
 
@@ -316,8 +356,7 @@ class _Plan:
     last: date
     head: Slice | None  # counted live: from the period's start to the first whole day
     tail: Slice | None  # counted live: from after the last built day to the period's end
-    level: int
-    keys: tuple[str, ...] | None  # the groups counted (None: every one)
+    cells: _Cells
 
 
 def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
@@ -326,13 +365,11 @@ def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
     if spec is None or not current_app.config["REPORT_ROLLUPS"] \
             or not rolls_up(metric.parts(period)):
         return None
-    if group_by is not None and group_by is not spec.by:
-        return None
     zone = rollup_zone()
     if by_time is not None and by_time.zone.key != zone.key:
         return None
-    keys = _keys(spec, period)
-    if keys is False:
+    cells = _cells(spec, period, group_by)
+    if cells is None:
         return None
     start_day = period.start.astimezone(zone).date()
     first = start_day if local_midnight(start_day, zone) == period.start \
@@ -355,25 +392,36 @@ def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
         return None
     head = replace(period, end=head_end) if head_end > period.start else None
     tail = replace(period, start=tail_start) if period.end > tail_start else None
-    level = 1 if keys is not None or group_by is not None else 0
-    return _Plan(first, last, head, tail, level, keys)
+    return _Plan(first, last, head, tail, cells)
 
 
-def _keys(spec: Rollup, period: Slice) -> tuple[str, ...] | None | bool:
-    """The groups of the rollup dimension the slice counts (None: all); False when the
-    slice is filtered in a way the cells cannot follow."""
+def _cells(spec: Rollup, period: Slice, group_by: Grouping | None) -> _Cells | None:
+    """The cells that hold the slice's rows grouped by `group_by`; None when the slice is
+    filtered or grouped in a way no cut follows (more than one detail, one not kept)."""
     filters = period.filters
+    keys: set[str] | None = None
     if spec.company_wide:
-        return False if filters else None
-    team_filter = spec.by is Grouping.TEAM and spec.scoped
-    if set(filters) - ({"team"} if team_filter else set()):
-        return False
-    if period.team_ids is not None and not team_filter:
-        return False
-    keys = None if period.team_ids is None else {str(team) for team in period.team_ids}
-    if "team" in filters:
-        keys = {str(filters["team"])} & (keys if keys is not None else {str(filters["team"])})
-    return None if keys is None else tuple(sorted(keys))
+        if filters:
+            return None
+    elif period.team_ids is not None:
+        if spec.by is not Grouping.TEAM or not spec.scoped:
+            return None  # a lead's scope is not a set of `by` groups
+        keys = {str(team) for team in period.team_ids}
+    if spec.by.value in filters:  # a filter on the rollup dimension: one group
+        value = _text(filters.pop(spec.by.value))
+        keys = {value} & keys if keys is not None else {value}
+    details = {Grouping(name) for name in filters}
+    if group_by is not None and group_by is not spec.by:
+        details.add(group_by)
+    if len(details) > 1 or not details <= set(spec.details):
+        return None
+    group = "key" if group_by is spec.by else "detail" if group_by is not None else None
+    keys_counted = None if keys is None else tuple(sorted(keys))
+    if details:
+        (detail,) = details
+        value = filters.get(detail.value)
+        return _Cells(detail.value, keys_counted, None if value is None else _text(value), group)
+    return _Cells(BY if keys is not None or group else TOTAL, keys_counted, None, group)
 
 
 def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
@@ -390,7 +438,7 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     plan = _plan(metric, period, by_time, group_by)
     if plan is None:
         return None
-    spec = metric.rollup
+    chosen = plan.cells
     zone = rollup_zone()
     cells: dict[tuple, dict[str, dict[int, float]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(float)))
@@ -398,11 +446,14 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
 
     starts = [date.fromisoformat(each) for each in by_time.keys] if by_time else []
 
-    def group_of(day: date, key: str) -> tuple | None:
-        if plan.keys is not None and key not in plan.keys:
+    def group_of(day: date, key: str, detail: str) -> tuple | None:
+        if chosen.keys is not None and key not in chosen.keys:
             return None
-        if group_by is not None:
-            return None if wanted is not None and key not in wanted else (key,)
+        if chosen.detail is not None and detail != chosen.detail:
+            return None
+        if chosen.group is not None:
+            value = key if chosen.group == "key" else detail
+            return None if wanted is not None and value not in wanted else (value,)
         if by_time is not None:
             return (bisect.bisect_right(starts, day) - 1,)
         return ()
@@ -412,15 +463,17 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     members = [name for name, measure in measures.items() if measure.kind == "distinct"]
     shared = histograms(measures)
     added = [name for name, measure in measures.items() if measure.additive]
-    cells_of = _CellQuery(spec, plan, by_time, group_by, wanted)
-    for group, measure, slot, value in cells_of.added_up([*added, *set(shared.values())]):
+    cells_of = _CellQuery(metric.rollup, plan, by_time)
+    for group, measure, slot, value in cells_of.added_up([*added, *set(shared.values())],
+                                                         wanted):
         cells[group][measure][slot] += value
     live_members: dict[tuple, set[int]] = defaultdict(set)  # (group, measure) → members
     for live in (plan.head, plan.tail):
         if live is None:
             continue
-        for day, key, measure, slot, value in _live_cells(metric, live, zone, memo):
-            group = group_of(day, key)
+        for day, key, detail, measure, slot, value in _live_cells(metric, live, zone,
+                                                                   cells_of.read_from, memo):
+            group = group_of(day, key, detail)
             if group is None:
                 continue
             if measure in members:
@@ -429,8 +482,9 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
                 cells[group][measure][slot] += value
     # Distinct counts: the stored and the live members, counted once by the database; with
     # time buckets, also over the whole period (the report's total), in the same scan.
-    by_buckets = by_time is not None and group_by is None
-    distinct, distinct_total = cells_of.distinct(members, live_members, with_total=by_buckets)
+    by_buckets = by_time is not None and chosen.group is None
+    distinct, distinct_total = cells_of.distinct(members, live_members, wanted,
+                                                 with_total=by_buckets)
     for group, measure in distinct:
         cells[group][measure][0] += 0  # the group exists
     if by_buckets:
@@ -441,10 +495,9 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
                     whole[measure][slot] += value
         memo["total", period] = {(): _numbers(measures, shared, whole, {
             name: distinct_total.get(name, 0) for name in members})}
-    rows = {_typed(group, spec.by if group_by is not None else None):
-            _numbers(measures, shared, values, {name: distinct.get((group, name), 0)
-                                                for name in members})
-            for group, values in cells.items()}
+    rows = {_typed(group, group_by): _numbers(measures, shared, values, {
+        name: distinct.get((group, name), 0) for name in members})
+        for group, values in cells.items()}
     rows = {key: values for key, values in rows.items()
             if not key or any(value for value in values.values())}
     if group_by is not None:
@@ -455,29 +508,33 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     return rows
 
 
-def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, memo: dict) -> list[tuple]:
-    """The cells of a stretch the rollup does not cover, counted now for every group (the
-    caller keeps its own), once per `memo`: a total and its breakdown share them."""
-    key = (metric.rollup.name, live.start, live.end)
+def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, cut: str,
+                memo: dict) -> list[tuple]:
+    """The cells of a stretch the rollup does not cover, counted now in one cut for every
+    group (the caller keeps its own), once per `memo`: a total and its breakdown share
+    them."""
+    key = (metric.rollup.name, live.start, live.end, cut)
     if key not in memo:
-        memo[key] = [(_as_date(row.day), row.key, row.measure, row.slot, float(row.value))
-                     for statement in cell_selects(metric, Slice(live.start, live.end), zone)
+        memo[key] = [(_as_date(row.day), row.key, row.detail, row.measure, row.slot,
+                      float(row.value))
+                     for statement in cell_selects(metric, Slice(live.start, live.end), zone,
+                                                   [cut])
                      for row in db.session.execute(statement)]
     return memo[key]
 
 
 class _CellQuery:
     """SQL over the stored cells of a plan: its days (whole months from their month
-    cells), its level and groups, grouped as the request is. Members of distinct counts
-    are read from level 1 (their groups' cells) at every level."""
+    cells), its cut, groups and detail, grouped as the request is. Members of distinct
+    counts are read per group (the "by" cut, when the plan reads the total)."""
 
-    def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None,
-                 group_by: Grouping | None, wanted: set[str] | None) -> None:
+    def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None) -> None:
         cell = RollupCell
+        chosen = plan.cells
         self.group: list[Any] = []
-        self.keyed = group_by is not None  # grouped by keys (text), else by buckets
-        if group_by is not None:
-            self.group = [cell.key]
+        self.keyed = chosen.group is not None  # grouped by keys (text), else by buckets
+        if chosen.group is not None:
+            self.group = [cell.key if chosen.group == "key" else cell.detail]
         elif by_time is not None:
             self.group = [_bucket_of_day(cell.day, by_time)]
         spans = [and_(cell.span == DAY, cell.day >= plan.first, cell.day <= plan.last)]
@@ -490,12 +547,16 @@ class _CellQuery:
                           cell.day <= last_month),
                      *[and_(cell.span == DAY, cell.day >= start, cell.day <= end)
                        for start, end in days if start <= end]]
-        self.level = plan.level
+        self.cut = chosen.cut
+        self.read_from = BY if chosen.cut == TOTAL else chosen.cut  # where members are
         self.conditions = [cell.report == spec.name, or_(*spans)]
-        if plan.keys is not None:
-            self.conditions.append(cell.key.in_(plan.keys))
-        if wanted is not None:
-            self.conditions.append(cell.key.in_(wanted))
+        if chosen.keys is not None:
+            self.conditions.append(cell.key.in_(chosen.keys))
+        if chosen.detail is not None:
+            self.conditions.append(cell.detail == chosen.detail)
+
+    def _wanted(self, wanted: set[str] | None) -> list[Any]:
+        return [] if wanted is None else [self.group[0].in_(wanted)]
 
     def _live(self, names: list[str], rows: list[tuple]) -> Any:
         """SQL (PostgreSQL): rows (group…, measure, slot) as a table, one array per column:
@@ -510,16 +571,18 @@ class _CellQuery:
         width = len(self.group)
         return [(tuple(row[:width]), *row[width:]) for row in db.session.execute(query)]
 
-    def added_up(self, measures: Sequence[str]) -> list[tuple]:
-        """(group, measure, slot, value) of these counts, sums and histograms, added up."""
+    def added_up(self, measures: Sequence[str], wanted: set[str] | None) -> list[tuple]:
+        """(group, measure, slot, value) of these counts, sums and histograms, added up
+        (`wanted`: only these groups)."""
         cell = RollupCell
         return self._rows(select(*self.group, cell.measure, cell.slot, func.sum(cell.value))
-                          .where(*self.conditions, cell.level == self.level,
+                          .where(*self.conditions, *self._wanted(wanted), cell.cut == self.cut,
                                  cell.measure.in_(measures))
                           .group_by(*self.group, cell.measure, cell.slot))
 
-    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]], *,
-                 with_total: bool = False) -> tuple[dict[tuple, int], dict[str, int]]:
+    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]],
+                 wanted: set[str] | None, *, with_total: bool = False,
+                 ) -> tuple[dict[tuple, int], dict[str, int]]:
         """(group, measure) → how many distinct members the cells and `live` ((group,
         measure) → members counted live) hold; and with_total, measure → how many over
         every group at once."""
@@ -530,7 +593,8 @@ class _CellQuery:
         stored = (select(*[expression.label(name)
                            for expression, name in zip(self.group, names, strict=True)],
                          cell.measure, cell.slot)
-                  .where(*self.conditions, cell.level == 1, cell.measure.in_(measures)))
+                  .where(*self.conditions, *self._wanted(wanted), cell.cut == self.read_from,
+                         cell.measure.in_(measures)))
         rows = [(*group, measure, slot) for (group, measure), slots in live.items()
                 for slot in slots]
         if _dialect() != "postgresql":

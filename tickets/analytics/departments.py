@@ -20,9 +20,13 @@ from service.reports.query import (Grouping, Part, Slice, count_distinct, count_
                                    sum_if)
 from service.reports.registry import Column, Report, Unit, register
 from service.reports.rollup import Rollup
-from tickets.analytics.dimensions import ticket_columns, ticket_groupings
+from tickets.analytics.dimensions import TICKET_DETAILS, ticket_columns, ticket_groupings
 from tickets.models import Ticket
 from tickets.tasks.models import Task, TaskStatus
+
+
+# The slices the task rollups keep per department: the ticket's team and its details.
+TASK_DETAILS = (Grouping.TEAM, *TICKET_DETAILS)
 
 
 def tasks_with_tickets() -> Any:
@@ -116,10 +120,11 @@ TASKS = register(Report(
     title=_l("Department tasks"),
     description=_l("How fast each department finishes the tasks tickets hand it, and how "
                    "often it misses their due time."),
-    # Kept per department; a lead's scope (their teams' tickets and the tasks asked of
-    # their teams) is counted live.
+    # Kept per department (and per ticket team, agent, channel…); a lead's scope (their
+    # teams' tickets and the tasks asked of their teams) is counted live.
     metric=Metric(_task_parts, task_dimensions(2), _task_numbers,
-                  rollup=Rollup("tasks", by=Grouping.DEPARTMENT, scoped=False)),
+                  rollup=Rollup("tasks", by=Grouping.DEPARTMENT, scoped=False,
+                                details=TASK_DETAILS)),
     numbers=TaskNumbers,
     columns=(Column("median_seconds", _l("Median turnaround"), Unit.SECONDS, drill="done",
                     better="down"),
@@ -177,7 +182,8 @@ DEPARTMENT_TIME = register(Report(
     description=_l("Time departments spent on the tasks of cross-department tickets they "
                    "finished in the period, and how many departments a ticket involves."),
     metric=Metric(_time_parts, task_dimensions(1), _time_numbers,
-                  rollup=Rollup("department-time", by=Grouping.DEPARTMENT, scoped=False)),
+                  rollup=Rollup("department-time", by=Grouping.DEPARTMENT,
+                                scoped=False, details=TASK_DETAILS)),
     numbers=DepartmentTimeNumbers,
     columns=(Column("total_seconds", _l("Time used"), Unit.SECONDS, drill="tasks"),
              Column("median_seconds", _l("Median per task"), Unit.SECONDS, drill="tasks",

@@ -16,6 +16,11 @@ from tickets.tasks.models import Task
 TICKET_FILTERS = ("team", "agent", "channel", "priority", "category", "product", "tier",
                   "account")
 
+# The slices also kept in the daily rollups (service.reports.rollup), each per team, so
+# that a long-period report filtered or grouped by one of them is read from cells.
+TICKET_DETAILS = (Grouping.AGENT, Grouping.CHANNEL, Grouping.PRIORITY, Grouping.CATEGORY,
+                  Grouping.PRODUCT, Grouping.TIER)
+
 # Reopen counts and departments involved are grouped with their tail folded in: 2 means
 # "2 or more" reopens, 3 means "3 or more" departments.
 REOPENS_CAP = 2

@@ -14,8 +14,8 @@ from service.reports.numbers import average, percent
 from service.reports.query import Part, Slice, count_distinct, count_if, sum_if
 from service.reports.registry import Column, Report, Unit, register
 from service.reports.rollup import Rollup
-from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
-                                          tickets_with_accounts)
+from tickets.analytics.dimensions import (TICKET_DETAILS, TICKET_FILTERS, ticket_conditions,
+                                          ticket_dimensions, tickets_with_accounts)
 from tickets.facts import complaint_categories
 from tickets.models import Ticket
 
@@ -159,7 +159,7 @@ COMPLAINTS = register(Report(
     description=_l("Tickets in a complaint category created in the period, per account "
                    "that opened a ticket in the period, and as a share of all tickets."),
     metric=Metric(_complaint_parts, ticket_dimensions(), _complaint_numbers,
-                  rollup=Rollup("complaints")),
+                  rollup=Rollup("complaints", details=TICKET_DETAILS)),
     numbers=ComplaintNumbers,
     columns=(Column("per_account", _l("Complaints per active account"), Unit.RATIO,
                     drill="account_complaints", better="down"),

@@ -16,8 +16,8 @@ from service.reports.numbers import percent
 from service.reports.query import Part, Slice, count_if
 from service.reports.rollup import Rollup
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
-                                          tickets_with_accounts)
+from tickets.analytics.dimensions import (TICKET_DETAILS, TICKET_FILTERS, ticket_conditions,
+                                          ticket_dimensions, tickets_with_accounts)
 from tickets.models import SlaTarget, Ticket
 
 # Measure names of each target's outcomes, by target.
@@ -152,7 +152,7 @@ SLA_COMPLIANCE = register(Report(
                    "when it was decided: met when the reply or resolution came in time, "
                    "breached at its due time. Tickets without an SLA are left out."),
     metric=Metric(_parts, ticket_dimensions(5), _numbers, flat=_flat_parts,
-                  rollup=Rollup("sla-compliance")),
+                  rollup=Rollup("sla-compliance", details=TICKET_DETAILS)),
     numbers=SlaComplianceNumbers,
     columns=(Column("first_response.percent", _l("First response met %"), Unit.PERCENT,
                     better="up"),

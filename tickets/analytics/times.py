@@ -16,8 +16,8 @@ from service.reports.numbers import rounded
 from service.reports.query import Part, Slice, count_if, percentile
 from service.reports.registry import Column, Report, Unit, register
 from service.reports.rollup import Rollup
-from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
-                                          tickets_with_accounts)
+from tickets.analytics.dimensions import (TICKET_DETAILS, TICKET_FILTERS, ticket_conditions,
+                                          ticket_dimensions, tickets_with_accounts)
 from tickets.models import Ticket
 
 
@@ -103,7 +103,7 @@ RESPONSE_TIMES = register(Report(
                    "how long tickets were in our hands (handle time): median and 90th "
                    "percentile, in calendar time."),
     metric=Metric(_parts, ticket_dimensions(2), _numbers, flat=_flat_parts,
-                  rollup=Rollup("response-times")),
+                  rollup=Rollup("response-times", details=TICKET_DETAILS)),
     numbers=ResponseTimesNumbers,
     columns=(Column("first_response.median", _l("First response, median"), Unit.SECONDS,
                     better="down"),

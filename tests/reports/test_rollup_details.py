@@ -1,0 +1,143 @@
+"""Rollup details: a long-period report filtered or grouped by one slice (agent, channel,
+priority, category, product, tier; the ticket's team for task reports) is read from that
+detail's cells and answers as counting the rows does, alone or with a team filter or a
+lead's scope. Two slices at once, or one not kept, are counted from the rows.
+
+On the hand-worked data sets of test_sla_times_backlog, test_departments and
+test_quality, given slices below, on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from service.directory.models import Account, Tier
+from service.extensions import db
+from service.reports import engine, rollup
+from service.reports.query import TIME_GROUPINGS, Grouping, Slice
+from tickets.analytics.departments import DEPARTMENT_TIME, TASK_DETAILS, TASKS
+from tickets.analytics.dimensions import TICKET_DETAILS
+from tickets.analytics.quality import COMPLAINTS
+from tickets.analytics.sla import SLA_COMPLIANCE
+from tickets.analytics.times import RESPONSE_TIMES
+from tickets.models import Channel
+# The hand-worked data sets and their frozen "now", shared with the tests that check them.
+from tests.reports.test_departments import work  # noqa: F401
+from tests.reports.test_quality import account, complaints, ticket  # noqa: F401
+from tests.reports.test_rollup import (LOCAL_MARCH, SHANGHAI, assert_same,  # noqa: F401
+                                       build_all, counted_live, rollups_now)
+from tests.reports.test_sla_times_backlog import (MARCH, frozen_now, teams,  # noqa: F401
+                                                  tickets)
+
+CHANNELS = (Channel.EMAIL, Channel.WEB, Channel.API)
+CATEGORIES = ("billing", "outage", None)
+PRODUCTS = ("Router", "Switch", None)
+
+
+def _slice(made, make_user) -> dict:
+    """Give each ticket a channel, category, product, agent and account (of two tiers)
+    in turn, some of them none: {"agent": id, "channel": "web", …} values to filter by."""
+    agents = (make_user(name="Ana"), make_user(name="Bo"), None)
+    accounts = (Account(name="Standard Co"), Account(name="VIP Co", tier=Tier.VIP), None)
+    db.session.add_all(accounts[:2])
+    db.session.flush()
+    for number, each in enumerate(made, start=1):
+        each.channel = CHANNELS[number % 3]
+        each.category = CATEGORIES[number % 3]
+        each.product = PRODUCTS[(number // 2) % 3]
+        each.assignee_id = agents[(number // 3) % 3] and agents[(number // 3) % 3].id
+        each.account_id = accounts[(number + 1) % 3] and accounts[(number + 1) % 3].id
+    db.session.commit()
+    return {"agent": agents[0].id, "channel": "web", "priority": "normal",
+            "category": "billing", "product": "Router", "tier": "vip"}
+
+
+@pytest.fixture
+def sliced(tickets, teams, make_user):
+    return _slice(tickets.values(), make_user)
+
+
+@pytest.fixture
+def sliced_work(work, make_user):
+    values = _slice([work[name] for name in ("K1", "K2", "K3", "K4")], make_user)
+    return {**values, "team": work["S"].id}
+
+
+def cases(detail: Grouping, value, team_ids: tuple[int, ...] | None, **group) -> list:
+    """(group_by, period) of one detail: grouped by it, filtered by it (alone, grouped by
+    week or month, with one group of the rollup dimension), and within a lead's scope."""
+    name = detail.value
+    return [(detail, MARCH), (Grouping.WEEK, Slice(MARCH.start, MARCH.end, **{name: value})),
+            (None, Slice(LOCAL_MARCH.start, LOCAL_MARCH.end, **{name: value})),
+            (detail, Slice(MARCH.start, MARCH.end, **{name: value})),
+            (Grouping.MONTH, Slice(LOCAL_MARCH.start - timedelta(days=59), LOCAL_MARCH.end,
+                                   **{name: value})),
+            (None, Slice(MARCH.start, MARCH.end, **group, **{name: value})),
+            *([] if team_ids is None else
+              [(detail, Slice(MARCH.start, MARCH.end, team_ids=team_ids))])]
+
+
+def answered_from_cells(report, all_cases, counted_live) -> None:
+    """Each case answered from the cells (only previous periods before the first built
+    day counted live) as it was counted from the rows before them."""
+    metric = report.metric
+    live = [engine.run_with_previous(metric, period, group_by, zone=SHANGHAI)
+            for group_by, period in all_cases]
+    build_all(report)
+    for (group_by, period), expected in zip(all_cases, live, strict=True):
+        counted_live.clear()
+        dimension = None if group_by in TIME_GROUPINGS else group_by
+        assert rollup.answer(metric, period, group_by=dimension) is not None, (group_by, period)
+        assert_same(expected, engine.run_with_previous(metric, period, group_by,
+                                                        zone=SHANGHAI))
+        assert all(each.end <= LOCAL_MARCH.start - timedelta(days=59)
+                   for each in counted_live), (group_by, period, counted_live)
+
+
+@pytest.mark.parametrize("report", [SLA_COMPLIANCE, RESPONSE_TIMES], ids=lambda r: r.name)
+@pytest.mark.parametrize("detail", TICKET_DETAILS, ids=lambda d: d.value)
+def test_a_ticket_report_sliced_by_one_detail_reads_its_cells(sliced, teams, report, detail,
+                                                              counted_live):
+    a, b = teams
+    answered_from_cells(report, cases(detail, sliced[detail.value], (a.id,), team=b.id),
+                        counted_live)
+
+
+@pytest.mark.parametrize("report", [TASKS, DEPARTMENT_TIME], ids=lambda r: r.name)
+@pytest.mark.parametrize("detail", TASK_DETAILS, ids=lambda d: d.value)
+def test_a_task_report_sliced_by_the_tickets_team_or_a_detail_reads_its_cells(
+        sliced_work, work, report, detail, counted_live):
+    """Tasks are kept per department and per one of the ticket's slices; a department
+    filter is one group of the cells. A lead's scope stays live (next test)."""
+    answered_from_cells(report, cases(detail, sliced_work[detail.value], None,
+                                      department=work["D1"].id), counted_live)
+
+
+def test_complaints_sliced_count_each_active_account_once(complaints, counted_live):
+    """Distinct members are kept per detail too: alpha's 2 active accounts over March."""
+    answered_from_cells(COMPLAINTS, [(Grouping.PRODUCT, MARCH),
+                                     (Grouping.WEEK, Slice(MARCH.start, MARCH.end,
+                                                           product="alpha")),
+                                     (Grouping.CATEGORY, MARCH),
+                                     (None, Slice(MARCH.start, MARCH.end, category="billing"))],
+                        counted_live)
+    assert engine.run(COMPLAINTS.metric, Slice(MARCH.start, MARCH.end, product="alpha"))[
+        "total"]["active_accounts"] == 2
+
+
+def test_two_slices_at_once_or_one_not_kept_are_counted_from_the_rows(sliced, teams, work):
+    build_all(RESPONSE_TIMES, TASKS)
+    metric = RESPONSE_TIMES.metric
+    both = Slice(MARCH.start, MARCH.end, channel="web", priority="normal")
+    assert rollup.answer(metric, both) is None
+    assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, channel="web"),
+                         group_by=Grouping.PRIORITY) is None
+    assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, account=1)) is None
+    assert rollup.answer(metric, MARCH, group_by=Grouping.ACCOUNT) is None
+    # A lead's task scope (their teams' tickets or tasks asked of their teams).
+    assert rollup.answer(TASKS.metric, Slice(MARCH.start, MARCH.end,
+                                             team_ids=(work["S"].id,))) is None
+    # Answered: one slice, with or without a team filter.
+    assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, channel="web",
+                                       team=teams[0].id)) is not None
