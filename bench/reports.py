@@ -23,7 +23,11 @@ token (no HTTP, no gunicorn): --warmup discarded requests, then --requests timed
 - `30d team`: group_by=team (or the report's first dimension when it has no team);
 - `90d week`: from = 89 days ago, group_by=week (time-grouped reports only);
 - `12m month`: from = the 1st of the month 11 months ago, group_by=month;
-- `30d lead`: the default as the Support lead (their teams' rows and rows of no team).
+- `30d lead`: the default as the Support lead (their teams' rows and rows of no team);
+- with --slices (default all): over 12 months, `12m by <slice>` (group_by=agent,
+  channel, priority, category, product or tier, each the report has), `12m <slice>=`
+  (filtered by the data's most common value of that slice, group_by=month), and
+  `12m lead <slice>=` (the first of those filters, as the Support lead).
 
 Plus, for --drill (default intake): the drill-down of its headline number (the ids behind
 it, first page of 50 tickets, newest first, as the console would list them) and its CSV
@@ -227,7 +231,37 @@ def measure(args, statements: Statements, report: str, case: str, call) -> dict:
     return row
 
 
-def cases(report, today: date) -> list[tuple[str, str, bool]]:
+SLICES = ("agent", "channel", "priority", "category", "product", "tier")
+
+
+def slice_values(url: str) -> dict[str, str]:
+    """The most common value of each slice in the loaded data (the costliest filter)."""
+    columns = {"agent": "t.assignee_id", "channel": "t.channel", "priority": "t.priority",
+               "category": "t.category", "product": "t.product", "tier": "a.tier"}
+    with psycopg.connect(url) as conn:
+        return {name: str(conn.execute(
+            f"SELECT {column} FROM tickets t LEFT JOIN accounts a ON a.id = t.account_id "
+            f"WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]) for name, column in columns.items()}
+
+
+def slice_cases(report, year_start: date, values: dict[str, str],
+                slices: list[str]) -> list[tuple[str, str, bool]]:
+    """The 12-month cases of one report's slices (see the module docstring)."""
+    dimensions = {grouping.value for grouping in report.metric.dimensions}
+    result = [(f"12m by {name}", f"?from={year_start}&group_by={name}", False)
+              for name in slices if name in dimensions]
+    filters = [name for name in slices if name in report.filters]
+    period = f"?from={year_start}" + ("&group_by=month" if report.time_groupings else "")
+    result += [(f"12m {name}=", f"{period}&{name}={values[name]}", False) for name in filters]
+    if filters:
+        result.append((f"12m lead {filters[0]}=", f"{period}&{filters[0]}="
+                       f"{values[filters[0]]}", True))
+    return result
+
+
+def cases(report, today: date, values: dict[str, str] | None = None,
+          slices: list[str] = ()) -> list[tuple[str, str, bool]]:
     """(case, query string, as lead) for one report (see the module docstring)."""
     from service.reports.query import Grouping
 
@@ -242,6 +276,8 @@ def cases(report, today: date) -> list[tuple[str, str, bool]]:
         result.append(("90d week", f"?from={today - timedelta(days=89)}&group_by=week", False))
         result.append(("12m month", f"?from={year_start}&group_by=month", False))
     result.append(("30d lead", "", True))
+    if values is not None:
+        result += slice_cases(report, year_start, values, slices)
     return result
 
 
@@ -254,7 +290,7 @@ def run_reports(app, args, statements: Statements, admin: dict, lead: dict) -> l
     for report in reports():
         if args.only and report.name not in args.only:
             continue
-        for case, query, as_lead in cases(report, today):
+        for case, query, as_lead in cases(report, today, args.slice_values, args.slices):
             path = f"/api/v1/reports/{report.name}{query}"
             headers = lead if as_lead else admin
 
@@ -400,6 +436,8 @@ def main() -> None:
     parser.add_argument("--statement-timeout", type=float, default=30.0,
                         help="seconds after which the app's statements are cancelled (0: none)")
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--slices", default=",".join(SLICES),
+                        help="comma-separated slices measured over 12 months ('' for none)")
     parser.add_argument("--rollups", choices=("refresh", "rebuild", "off"), default="refresh",
                         help="daily rollups: refresh the stale days as the ticker does "
                              "(default), rebuild every day (always after setup), or off: "
@@ -410,6 +448,9 @@ def main() -> None:
     if args.requests < 1 or args.warmup < 0 or args.tickets < 1 or args.scale <= 0:
         raise SystemExit("sizes must be positive")
     args.only = set(args.only.split(",")) if args.only else None
+    args.slices = [name for name in args.slices.split(",") if name]
+    if set(args.slices) - set(SLICES):
+        raise SystemExit(f"--slices: choose among {', '.join(SLICES)}")
     url = f"postgresql://{args.pg}/{args.db}"
     started = time.monotonic()
     args.load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -424,6 +465,9 @@ def main() -> None:
     if args.load_only:
         return
     sizes = table_sizes(url)
+    args.slice_values = slice_values(url) if args.slices else None
+    if args.slice_values:
+        sizes["slice values"] = ", ".join(f"{k}={v}" for k, v in args.slice_values.items())
     sizes["proposed indexes"] = ", ".join(set_indexes(url, args.indexes == "proposed")) or "none"
     sizes["jit"] = args.jit
 

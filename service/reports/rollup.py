@@ -464,22 +464,24 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
     shared = histograms(measures)
     added = [name for name, measure in measures.items() if measure.additive]
     cells_of = _CellQuery(metric.rollup, plan, by_time)
+    live_cells = [row for live in (plan.head, plan.tail) if live is not None
+                  for row in _live_cells(metric, live, zone, cells_of.read_from, memo)]
+    if chosen.group is not None and top is not None and only is None:
+        # Read the histograms and members of the `top` groups only (they dominate the
+        # cost of a breakdown by agent or product), once their first count ranks them.
+        wanted = _top_groups(measures, cells_of, live_cells, group_of, group_by, top)
     for group, measure, slot, value in cells_of.added_up([*added, *set(shared.values())],
                                                          wanted):
         cells[group][measure][slot] += value
     live_members: dict[tuple, set[int]] = defaultdict(set)  # (group, measure) → members
-    for live in (plan.head, plan.tail):
-        if live is None:
+    for day, key, detail, measure, slot, value in live_cells:
+        group = group_of(day, key, detail)
+        if group is None:
             continue
-        for day, key, detail, measure, slot, value in _live_cells(metric, live, zone,
-                                                                   cells_of.read_from, memo):
-            group = group_of(day, key, detail)
-            if group is None:
-                continue
-            if measure in members:
-                live_members[group, measure].add(slot)
-            else:
-                cells[group][measure][slot] += value
+        if measure in members:
+            live_members[group, measure].add(slot)
+        else:
+            cells[group][measure][slot] += value
     # Distinct counts: the stored and the live members, counted once by the database; with
     # time buckets, also over the whole period (the report's total), in the same scan.
     by_buckets = by_time is not None and chosen.group is None
@@ -506,6 +508,34 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
                                                          item[0][0] is None, item[0][0] or 0))
         rows = dict(ordered[:top] if top is not None and only is None else ordered)
     return rows
+
+
+def _top_groups(measures: dict[str, Any], cells_of: _CellQuery, live_cells: list[tuple],
+                group_of: Any, group_by: Grouping | None, top: int) -> set[str] | None:
+    """The keys of the `top` groups by the metric's first measure (the order of the
+    breakdown), when it is a count or a sum and at least `top` groups have some; else None
+    (every group is read)."""
+    first = next(iter(measures))
+    if not measures[first].additive:
+        return None
+    totals: dict[str, float] = defaultdict(float)
+    for group, _, _, value in cells_of.added_up([first], None):
+        totals[group[0]] += value
+    for day, key, detail, measure, _, value in live_cells:
+        group = group_of(day, key, detail)
+        if group is not None and measure == first:
+            totals[group[0]] += value
+    counted = measures[first].kind == "count"  # ranked by the number shown: counts rounded
+    ranked = [(key, number) for key, value in totals.items()
+              if (number := round(value) if counted else value)]
+    if len(ranked) < top:
+        return None  # groups with none of the first measure may make up the breakdown
+
+    def order(item: tuple[str, float]) -> tuple:
+        (typed,) = _typed((item[0],), group_by)
+        return -item[1], typed is None, typed or 0
+
+    return {key for key, _ in sorted(ranked, key=order)[:top]}
 
 
 def _live_cells(metric: Metric, live: Slice, zone: ZoneInfo, cut: str,

@@ -141,3 +141,19 @@ def test_two_slices_at_once_or_one_not_kept_are_counted_from_the_rows(sliced, te
     # Answered: one slice, with or without a team filter.
     assert rollup.answer(metric, Slice(MARCH.start, MARCH.end, channel="web",
                                        team=teams[0].id)) is not None
+
+
+@pytest.mark.parametrize("report", [RESPONSE_TIMES, COMPLAINTS], ids=lambda r: r.name)
+@pytest.mark.parametrize("detail", [Grouping.AGENT, Grouping.PRODUCT, Grouping.CHANNEL],
+                         ids=lambda d: d.value)
+def test_the_top_groups_are_ranked_before_their_histograms_are_read(sliced, report, detail):
+    """With `top` below the number of groups, only the top groups' cells are read; the
+    breakdown is the one counted from the rows, ties ordered alike."""
+    metric = report.metric
+    live = [engine.run_with_previous(metric, period, detail, zone=SHANGHAI, top=top)
+            for period in (MARCH, LOCAL_MARCH) for top in (1, 2)]
+    build_all(report)
+    rolled = [engine.run_with_previous(metric, period, detail, zone=SHANGHAI, top=top)
+              for period in (MARCH, LOCAL_MARCH) for top in (1, 2)]
+    assert_same(live, rolled)
+    assert [len(each["groups"]) for each in rolled] == [1, 2, 1, 2]

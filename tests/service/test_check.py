@@ -83,7 +83,7 @@ def test_migrations_never_run_then_at_head_then_unknown(app):
     assert "flask --app wsgi setup" in result.fix
     stamp_head(app)
     result = checks.check_migrations(app)
-    assert result.status is Status.OK and "0013" in result.detail
+    assert result.status is Status.OK and "0014" in result.detail
     db.session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     db.session.commit()
     result = checks.check_migrations(app)
@@ -120,8 +120,8 @@ def test_migrations_behind_fail_on_postgresql(behind_database, other_app):
     upgrade(directory=application.config["MIGRATIONS_DIR"], revision="0001")
     result = checks.check_migrations(application)
     assert result.status is Status.FAIL
-    assert "12 migration(s) pending" in result.detail
-    assert "at 0001" in result.detail and "head is 0013" in result.detail
+    assert "13 migration(s) pending" in result.detail
+    assert "at 0001" in result.detail and "head is 0014" in result.detail
     assert "flask --app wsgi db upgrade" in result.fix
 
 
