@@ -2,7 +2,9 @@
 
 Report rollup cells gain a cut (every row, per group of the rollup dimension, or per group
 and one detail: agent, channel, priority, category, product, tier, team) and the detail's
-value, so that filtered and sliced long-period reports are answered from cells too.
+value, so that filtered and sliced long-period reports are answered from cells too; and a
+cell becomes a series: a histogram or a distinct count's members are kept whole in one
+JSON payload instead of one row per bucket or member.
 Derived data: the old cells are dropped and every built day forgotten; until the
 report-rollups job (or `flask --app wsgi reports rollup --all`) builds them again,
 reports are counted live, exactly as before the rollups.
@@ -29,8 +31,6 @@ def _cells(*columns: sa.Column, key: tuple[str, ...]) -> None:
         sa.Column('report', sa.String(length=40), nullable=False),
         sa.Column('span', sa.String(length=5), nullable=False),
         *columns,
-        sa.Column('slot', sa.BigInteger(), nullable=False),
-        sa.Column('value', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint(*key, name=op.f('pk_report_rollup_cells')))
 
 
@@ -42,7 +42,9 @@ def upgrade():
            sa.Column('day', sa.Date(), nullable=False),
            sa.Column('key', sa.String(length=64), nullable=False),
            sa.Column('detail', sa.String(length=80), nullable=False),
-           key=('report', 'span', 'cut', 'measure', 'day', 'key', 'detail', 'slot'))
+           sa.Column('value', sa.Float(), nullable=True),
+           sa.Column('payload', sa.Text(), nullable=True),
+           key=('report', 'span', 'cut', 'measure', 'day', 'key', 'detail'))
 
 
 def downgrade():
@@ -52,4 +54,6 @@ def downgrade():
            sa.Column('measure', sa.String(length=40), nullable=False),
            sa.Column('day', sa.Date(), nullable=False),
            sa.Column('key', sa.String(length=64), nullable=False),
+           sa.Column('slot', sa.BigInteger(), nullable=False),
+           sa.Column('value', sa.Float(), nullable=False),
            key=('report', 'span', 'level', 'measure', 'day', 'key', 'slot'))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, String
+from sqlalchemy import Date, Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db_types import UTCDateTime
@@ -12,10 +12,9 @@ from service.extensions import db
 
 
 class RollupCell(db.Model):
-    """One number of one report on one local day (span "day") or one whole local month
-    (span "month", `day` its 1st): a count or a sum (slot 0), how many values of a
-    percentile's histogram fell into bucket `slot`, or a member of a distinct count (slot:
-    its id).
+    """One series of one report on one local day (span "day") or one whole local month
+    (span "month", `day` its 1st): a count or a sum (`value`), or a percentile's
+    histogram or a distinct count's members (`payload`, JSON: service.reports.series).
 
     Its cut says which rows it counts: "total", every row of the report; "by", the rows of
     one group of the report's rollup dimension (`key`: a team's id, "" for rows of none);
@@ -33,8 +32,8 @@ class RollupCell(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     detail: Mapped[str] = mapped_column(String(80), primary_key=True)
-    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    payload: Mapped[str | None] = mapped_column(Text)
 
 
 class RollupDay(db.Model):

@@ -11,8 +11,11 @@ time buckets of one day (query.aggregate's definitions, so the two cannot drift 
   GAMMA: any value read back is within ACCURACY (1 %) of a value in its bucket, so a
   median from the rollup is within 1 % of the exact one (values under a second: within a
   second);
-* a distinct count (active accounts) is stored as its members, one cell per member (an
-  integer id) per day and per month, and counted once over the period.
+* a distinct count (active accounts) is stored as its members (integer ids) per day and
+  per month, and counted once over the period.
+
+Each is one row per series (service.reports.series): a histogram or a set of members is
+kept whole, so a 12-month report reads a few hundred rows.
 
 A request is answered from the rollup when its days are built (in the zone the rollup is
 cut in), it is filtered by the rollup's dimension (a lead's teams, a team) and by at most
@@ -26,6 +29,7 @@ REBUILD_AFTER: those are the staleness bounds in docs/reports.md ("Speed").
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -35,11 +39,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (ARRAY, BigInteger, Date, Integer, String, and_, case, cast, delete, func,
-                        insert, literal, or_, select, text, union, union_all)
+                        insert, literal, or_, select, text, union_all)
 from sqlalchemy.dialects import postgresql
 
 from service.db_types import utcnow
 from service.extensions import db
+from service.reports import series
 from service.reports.models import RollupCell, RollupDay
 from service.reports.query import (Buckets, Grouping, Measure, Part, Slice, buckets,
                                    local_midnight, percentile_groups)
@@ -63,7 +68,6 @@ DAY, MONTH = "day", "month"  # the spans of cells
 # The cuts of cells: every row of the report ("total"), per group of the rollup dimension
 # ("by"), and per group of that dimension and of one detail (the detail's name).
 TOTAL, BY = "total", "by"
-_COLUMNS = ["report", "span", "cut", "day", "key", "detail", "measure", "slot", "value"]
 _ID_GROUPINGS = (Grouping.TEAM, Grouping.AGENT, Grouping.DEPARTMENT, Grouping.ACCOUNT)
 
 
@@ -216,24 +220,22 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
         # second waits, then rebuilds over what the first committed.
         db.session.execute(select(func.pg_advisory_xact_lock(
             func.hashtext("report_rollup:" + spec.name))))
-    day_range = and_(RollupCell.report == spec.name, RollupCell.span == DAY,
-                     RollupCell.day >= first, RollupCell.day <= last)
-    db.session.execute(delete(RollupCell).where(day_range))
+    db.session.execute(delete(RollupCell).where(
+        RollupCell.report == spec.name, RollupCell.span == DAY, RollupCell.day >= first,
+        RollupCell.day <= last))
     period = Slice(local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone))
+    kept = _kinds(metric, period)
+    tally = series.Tally(kept)
     for statement in cell_selects(metric, period, zone):
-        rows = statement.subquery("c")
-        db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
-            literal(spec.name), literal(DAY), rows.c.cut, rows.c.day, rows.c.key,
-            rows.c.detail, rows.c.measure, rows.c.slot, rows.c.value)))
+        for row in db.session.execute(statement):
+            tally.add((row.cut, _as_date(row.day), row.key, row.detail), row.measure,
+                      row.slot, row.value)
     # Every row of the report, whatever its group; not the members of a distinct count,
     # which are read from their groups' cells (a member mostly belongs to one group).
-    members = [name for part in metric.parts(period)
-               for name, measure in part.measures.items() if measure.kind == "distinct"]
-    db.session.execute(insert(RollupCell).from_select(_COLUMNS, select(
-        literal(spec.name), literal(DAY), literal(TOTAL), RollupCell.day, literal(""),
-        literal(""), RollupCell.measure, RollupCell.slot, func.sum(RollupCell.value))
-        .where(day_range, RollupCell.cut == BY, RollupCell.measure.not_in(members))
-        .group_by(RollupCell.day, RollupCell.measure, RollupCell.slot)))
+    for (cut, day, _, _), measure, numbers in list(tally.items()):
+        if cut == BY and kept[measure] != series.MEMBERS:
+            tally.merge((TOTAL, day, "", ""), measure, numbers)
+    _insert(spec.name, DAY, tally)
     db.session.execute(delete(RollupDay).where(
         RollupDay.report == spec.name, RollupDay.day >= first, RollupDay.day <= last))
     built_at = now or utcnow()
@@ -243,15 +245,30 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
          "built_at": built_at} for offset in range(days)])
     month = first.replace(day=1)
     while month <= last:
-        _build_month(spec.name, month, zone)
+        _build_month(spec.name, kept, month, zone)
         month = _next_month(month)
+
+
+def _kinds(metric: Metric, period: Slice) -> dict[str, str]:
+    """Measure → how the metric's cells keep it (series.kinds)."""
+    measures = {name: measure for part in metric.parts(period)
+                for name, measure in part.measures.items()}
+    return series.kinds(measures, histograms(measures))
+
+
+def _insert(report: str, span: str, tally: series.Tally) -> None:
+    rows = [{"report": report, "span": span, "cut": cut, "day": day, "key": key,
+             "detail": detail, "measure": measure, **series.encode(tally.kinds[measure], kept)}
+            for (cut, day, key, detail), measure, kept in tally.items()]
+    if rows:
+        db.session.execute(insert(RollupCell), rows)
 
 
 def _next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _build_month(name: str, month: date, zone: ZoneInfo) -> None:
+def _build_month(name: str, kept: dict[str, str], month: date, zone: ZoneInfo) -> None:
     """The month's cells: its day cells added up, once every day of it is built."""
     end = _next_month(month) - timedelta(days=1)
     cell = RollupCell
@@ -262,11 +279,14 @@ def _build_month(name: str, month: date, zone: ZoneInfo) -> None:
         RollupDay.day <= end))
     if built != (end - month).days + 1:
         return
-    db.session.execute(insert(cell).from_select(_COLUMNS, select(
-        literal(name), literal(MONTH), cell.cut, literal(month, Date), cell.key, cell.detail,
-        cell.measure, cell.slot, func.sum(cell.value))
-        .where(cell.report == name, cell.span == DAY, cell.day >= month, cell.day <= end)
-        .group_by(cell.cut, cell.key, cell.detail, cell.measure, cell.slot)))
+    tally = series.Tally(kept)
+    for row in db.session.execute(
+            select(cell.cut, cell.key, cell.detail, cell.measure, cell.value, cell.payload)
+            .where(cell.report == name, cell.span == DAY, cell.day >= month, cell.day <= end)):
+        if row.measure in kept:  # a measure the report no longer has is left out
+            tally.merge((row.cut, month, row.key, row.detail), row.measure,
+                        series.decode(kept[row.measure], row.value, row.payload))
+    _insert(name, MONTH, tally)
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -460,36 +480,43 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
 
     measures = {name: measure for part in metric.parts(period)
                 for name, measure in part.measures.items()}
-    members = [name for name, measure in measures.items() if measure.kind == "distinct"]
     shared = histograms(measures)
-    added = [name for name, measure in measures.items() if measure.additive]
-    cells_of = _CellQuery(metric.rollup, plan, by_time)
+    kept = series.kinds(measures, shared)
+    members = [name for name, kind in kept.items() if kind == series.MEMBERS]
+    cells_of = _CellQuery(metric.rollup, plan, by_time, kept)
     live_cells = [row for live in (plan.head, plan.tail) if live is not None
                   for row in _live_cells(metric, live, zone, cells_of.read_from, memo)]
     if chosen.group is not None and top is not None and only is None:
         # Read the histograms and members of the `top` groups only (they dominate the
         # cost of a breakdown by agent or product), once their first count ranks them.
         wanted = _top_groups(measures, cells_of, live_cells, group_of, group_by, top)
-    for group, measure, slot, value in cells_of.added_up([*added, *set(shared.values())],
-                                                         wanted):
-        cells[group][measure][slot] += value
-    live_members: dict[tuple, set[int]] = defaultdict(set)  # (group, measure) → members
+    found: dict[tuple, set[int]] = defaultdict(set)  # (group, measure) → members
+    for group, measure, numbers in cells_of.read(wanted):
+        if kept[measure] == series.MEMBERS:
+            found[group, measure].update(numbers)
+        elif kept[measure] == series.HISTOGRAM:
+            for slot, count in numbers.items():
+                cells[group][measure][slot] += count
+        else:
+            cells[group][measure][0] += numbers
     for day, key, detail, measure, slot, value in live_cells:
         group = group_of(day, key, detail)
         if group is None:
             continue
         if measure in members:
-            live_members[group, measure].add(slot)
+            found[group, measure].add(slot)
         else:
             cells[group][measure][slot] += value
-    # Distinct counts: the stored and the live members, counted once by the database; with
-    # time buckets, also over the whole period (the report's total), in the same scan.
-    by_buckets = by_time is not None and chosen.group is None
-    distinct, distinct_total = cells_of.distinct(members, live_members, wanted,
-                                                 with_total=by_buckets)
+    # Distinct counts: each member once per group; with time buckets, also once over the
+    # whole period (the report's total).
+    distinct = {key: len(ids) for key, ids in found.items()}
     for group, measure in distinct:
         cells[group][measure][0] += 0  # the group exists
-    if by_buckets:
+    if by_time is not None and chosen.group is None:
+        everyone: dict[str, set[int]] = defaultdict(set)
+        for (_, measure), ids in found.items():
+            everyone[measure] |= ids
+        distinct_total = {measure: len(ids) for measure, ids in everyone.items()}
         whole: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         for values in cells.values():
             for measure, slots in values.items():
@@ -519,7 +546,7 @@ def _top_groups(measures: dict[str, Any], cells_of: _CellQuery, live_cells: list
     if not measures[first].additive:
         return None
     totals: dict[str, float] = defaultdict(float)
-    for group, _, _, value in cells_of.added_up([first], None):
+    for group, _, value in cells_of.added_up([first], None):
         totals[group[0]] += value
     for day, key, detail, measure, _, value in live_cells:
         group = group_of(day, key, detail)
@@ -558,11 +585,12 @@ class _CellQuery:
     cells), its cut, groups and detail, grouped as the request is. Members of distinct
     counts are read per group (the "by" cut, when the plan reads the total)."""
 
-    def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None) -> None:
+    def __init__(self, spec: Rollup, plan: _Plan, by_time: Buckets | None,
+                 kept: dict[str, str]) -> None:
         cell = RollupCell
         chosen = plan.cells
+        self.kinds = kept
         self.group: list[Any] = []
-        self.keyed = chosen.group is not None  # grouped by keys (text), else by buckets
         if chosen.group is not None:
             self.group = [cell.key if chosen.group == "key" else cell.detail]
         elif by_time is not None:
@@ -588,79 +616,36 @@ class _CellQuery:
     def _wanted(self, wanted: set[str] | None) -> list[Any]:
         return [] if wanted is None else [self.group[0].in_(wanted)]
 
-    def _live(self, names: list[str], rows: list[tuple]) -> Any:
-        """SQL (PostgreSQL): rows (group…, measure, slot) as a table, one array per column:
-        thousands of members compile as three parameters, not as a VALUES list."""
-        types = [String if self.keyed else Integer for _ in names] + [String, BigInteger]
-        labels = [*names, "measure", "slot"]
-        columns = zip(*rows, strict=True)
-        return select(*[func.unnest(literal(list(each), ARRAY(type_))).label(label)
-                        for each, type_, label in zip(columns, types, labels, strict=True)])
-
     def _rows(self, query: Any) -> list[tuple]:
         width = len(self.group)
         return [(tuple(row[:width]), *row[width:]) for row in db.session.execute(query)]
 
     def added_up(self, measures: Sequence[str], wanted: set[str] | None) -> list[tuple]:
-        """(group, measure, slot, value) of these counts, sums and histograms, added up
-        (`wanted`: only these groups)."""
+        """(group, measure, total) of these counts and sums (`wanted`: only these
+        groups)."""
         cell = RollupCell
-        return self._rows(select(*self.group, cell.measure, cell.slot, func.sum(cell.value))
+        return self._rows(select(*self.group, cell.measure, func.sum(cell.value))
                           .where(*self.conditions, *self._wanted(wanted), cell.cut == self.cut,
                                  cell.measure.in_(measures))
-                          .group_by(*self.group, cell.measure, cell.slot))
+                          .group_by(*self.group, cell.measure))
 
-    def distinct(self, measures: Sequence[str], live: dict[tuple, set[int]],
-                 wanted: set[str] | None, *, with_total: bool = False,
-                 ) -> tuple[dict[tuple, int], dict[str, int]]:
-        """(group, measure) → how many distinct members the cells and `live` ((group,
-        measure) → members counted live) hold; and with_total, measure → how many over
-        every group at once."""
-        if not measures:
-            return {}, {}
+    def read(self, wanted: set[str] | None) -> list[tuple]:
+        """(group, measure, what is kept) of every stored measure: counts and sums added
+        up by the database, each histogram and each set of members as stored."""
         cell = RollupCell
-        names = [f"g{number}" for number in range(len(self.group))]
-        stored = (select(*[expression.label(name)
-                           for expression, name in zip(self.group, names, strict=True)],
-                         cell.measure, cell.slot)
-                  .where(*self.conditions, *self._wanted(wanted), cell.cut == self.read_from,
-                         cell.measure.in_(measures)))
-        rows = [(*group, measure, slot) for (group, measure), slots in live.items()
-                for slot in slots]
-        if _dialect() != "postgresql":
-            # The embedded database's data is small: the union of members is made here.
-            found: dict[tuple, set[int]] = defaultdict(set)
-            for group, measure, slot in self._rows(stored.distinct()):
-                found[group, measure].add(slot)
-            for (group, measure), slots in live.items():
-                found[group, measure] |= slots
-            every: dict[str, set[int]] = defaultdict(set)
-            for (_, measure), slots in found.items():
-                every[measure] |= slots
-            return ({key: len(slots) for key, slots in found.items()},
-                    {measure: len(slots) for measure, slots in every.items()} if with_total
-                    else {})
-        if rows:
-            members = union(stored, self._live(names, rows)).cte("m")  # UNION: each once
-        else:
-            members = stored.distinct().cte("m")
-        outer = [members.c[name] for name in names]
-        query = select(literal(0).label("whole"), *outer, members.c.measure,
-                       func.count().label("n")).group_by(*outer, members.c.measure)
-        if with_total:
-            query = union_all(query, select(
-                literal(1), *[cast(literal(None), String if self.keyed else Integer)
-                              for _ in outer],
-                members.c.measure, func.count(func.distinct(members.c.slot)))
-                .group_by(members.c.measure))
-        per_group: dict[tuple, int] = {}
-        total: dict[str, int] = {}
-        for row in db.session.execute(query):
-            if row[0]:
-                total[row.measure] = row[-1]
-            else:
-                per_group[tuple(row[1:1 + len(names)]), row.measure] = row[-1]
-        return per_group, total
+        by_kind = defaultdict(list)
+        for measure, kind in self.kinds.items():
+            by_kind[kind].append(measure)
+        rows = self.added_up(by_kind[series.VALUE], wanted) if by_kind[series.VALUE] else []
+        payloads = [and_(cell.cut == cut, cell.measure.in_(by_kind[kind]))
+                    for kind, cut in ((series.HISTOGRAM, self.cut),
+                                      (series.MEMBERS, self.read_from)) if by_kind[kind]]
+        if payloads:
+            rows += [(group, measure, series.decode(self.kinds[measure], None, payload))
+                     for group, measure, payload in self._rows(
+                         select(*self.group, cell.measure, cell.payload)
+                         .where(*self.conditions, *self._wanted(wanted), or_(*payloads)))]
+        return rows
 
 
 def _whole_months(first: date, last: date) -> tuple[date, date] | None:
@@ -681,8 +666,7 @@ def _bucket_of_day(day: Any, by_time: Buckets) -> Any:
         return literal(0)
     if _dialect() == "postgresql":
         return func.width_bucket(day, cast(postgresql.array(starts), ARRAY(Date)))
-    return case(*[(day < start, index) for index, start in enumerate(starts)],
-                else_=len(starts))
+    return func.loopdesk_bucket(day, json.dumps([start.isoformat() for start in starts]))
 
 
 def _numbers(measures: dict[str, Any], shared: dict[str, str],
