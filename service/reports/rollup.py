@@ -227,9 +227,10 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
     kept = _kinds(metric, period)
     tally = series.Tally(kept)
     for statement in cell_selects(metric, period, zone):
-        for row in db.session.execute(statement):
-            tally.add((row.cut, _as_date(row.day), row.key, row.detail), row.measure,
-                      row.slot, row.value)
+        for row in db.session.execute(_as_series(statement)):
+            key = (row.cut, _as_date(row.day), row.key, row.detail)
+            for slot, value in zip(_listed(row.slots), _listed(row.values_), strict=True):
+                tally.add(key, row.measure, slot, value)
     # Every row of the report, whatever its group; not the members of a distinct count,
     # which are read from their groups' cells (a member mostly belongs to one group).
     for (cut, day, _, _), measure, numbers in list(tally.items()):
@@ -247,6 +248,22 @@ def build(metric: Metric, first: date, last: date, *, now: datetime | None = Non
     while month <= last:
         _build_month(spec.name, kept, month, zone)
         month = _next_month(month)
+
+
+def _as_series(statement: Any) -> Any:
+    """SQL: a cell statement's rows gathered by series, their slots and values as arrays
+    (JSON on SQLite): a series crosses to Python as one row, not one per bucket."""
+    cells = statement.subquery("c")
+    if _dialect() == "postgresql":
+        slots, values = func.array_agg(cells.c.slot), func.array_agg(cells.c.value)
+    else:
+        slots, values = func.json_group_array(cells.c.slot), func.json_group_array(cells.c.value)
+    series_of = (cells.c.cut, cells.c.day, cells.c.key, cells.c.detail, cells.c.measure)
+    return select(*series_of, slots.label("slots"), values.label("values_")).group_by(*series_of)
+
+
+def _listed(values: Any) -> list:
+    return json.loads(values) if isinstance(values, str) else values
 
 
 def _kinds(metric: Metric, period: Slice) -> dict[str, str]:
