@@ -78,7 +78,8 @@ class Rollup:
     `name` is the key its cells are stored under (the report's name); `by` the one
     dimension they are kept per (its expressions are the metric's dimensions[by]);
     `scoped` whether a lead's team scope is a set of `by` keys (ticket reports: a lead
-    sees their teams' tickets and not those of no team); `company_wide` whether the
+    sees their teams' tickets), and `teamless` whether it also takes in the rows of no
+    team (survey invitations: Slice.conditions' teamless); `company_wide` whether the
     metric counts the same rows for every reader (deflections), whatever their teams;
     `details` the dimensions also kept per `by` group, each in its own cut (the metric's
     dimensions and filters of the same names), so that a request filtered or grouped by
@@ -88,6 +89,7 @@ class Rollup:
     by: Grouping = Grouping.TEAM
     scoped: bool = True
     company_wide: bool = False
+    teamless: bool = False
     details: tuple[Grouping, ...] = ()
 
     @property
@@ -403,7 +405,7 @@ def _plan(metric: Metric, period: Slice, by_time: Buckets | None,
             or not rolls_up(metric.parts(period)):
         return None
     zone = rollup_zone()
-    if by_time is not None and by_time.zone.key != zone.key:
+    if by_time is not None and getattr(by_time.zone, "key", None) != zone.key:
         return None
     cells = _cells(spec, period, group_by)
     if cells is None:
@@ -443,7 +445,7 @@ def _cells(spec: Rollup, period: Slice, group_by: Grouping | None) -> _Cells | N
     elif period.team_ids is not None:
         if spec.by is not Grouping.TEAM or not spec.scoped:
             return None  # a lead's scope is not a set of `by` groups
-        keys = {str(team) for team in period.team_ids}
+        keys = {str(team) for team in period.team_ids} | ({""} if spec.teamless else set())
     if spec.by.value in filters:  # a filter on the rollup dimension: one group
         value = _text(filters.pop(spec.by.value))
         keys = {value} & keys if keys is not None else {value}
@@ -512,8 +514,9 @@ def answer(metric: Metric, period: Slice, *, by_time: Buckets | None = None,
         if kept[measure] == series.MEMBERS:
             found[group, measure].update(numbers)
         elif kept[measure] == series.HISTOGRAM:
+            histogram = cells[group][measure]
             for slot, count in numbers.items():
-                cells[group][measure][slot] += count
+                histogram[slot] += count
         else:
             cells[group][measure][0] += numbers
     for day, key, detail, measure, slot, value in live_cells:
@@ -654,14 +657,16 @@ class _CellQuery:
         for measure, kind in self.kinds.items():
             by_kind[kind].append(measure)
         rows = self.added_up(by_kind[series.VALUE], wanted) if by_kind[series.VALUE] else []
-        payloads = [and_(cell.cut == cut, cell.measure.in_(by_kind[kind]))
-                    for kind, cut in ((series.HISTOGRAM, self.cut),
-                                      (series.MEMBERS, self.read_from)) if by_kind[kind]]
-        if payloads:
-            rows += [(group, measure, series.decode(self.kinds[measure], None, payload))
+        for kind, cut in ((series.HISTOGRAM, self.cut), (series.MEMBERS, self.read_from)):
+            if not by_kind[kind]:
+                continue
+            # One statement per cut: an OR of cuts and measures makes PostgreSQL scan the
+            # whole table instead of the primary key's range.
+            rows += [(group, measure, series.decode(kind, None, payload))
                      for group, measure, payload in self._rows(
                          select(*self.group, cell.measure, cell.payload)
-                         .where(*self.conditions, *self._wanted(wanted), or_(*payloads)))]
+                         .where(*self.conditions, *self._wanted(wanted), cell.cut == cut,
+                                cell.measure.in_(by_kind[kind])))]
         return rows
 
 

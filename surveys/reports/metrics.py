@@ -35,6 +35,7 @@ from tickets.analytics.dimensions import service_facts
 from service.reports.engine import Metric, run
 from service.reports.numbers import average, nps_score, percent
 from service.reports.query import DEFAULT_TOP, Grouping, Part, Slice, count_if, sum_if
+from service.reports.rollup import Rollup
 
 DIMENSIONS = ("attitude", "efficiency", "outcome")
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
@@ -200,7 +201,13 @@ def _rate_numbers(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-RESPONSE_RATES = Metric(_rate_parts, _dimensions(INVITATION_FILTERS), _rate_numbers)
+# Kept in daily rollups per team (a lead sees invitations of no team too) and per slice:
+# an invitation opened or answered days after it was sent shows once its day is rebuilt.
+RESPONSE_RATES = Metric(_rate_parts, _dimensions(INVITATION_FILTERS), _rate_numbers,
+                        rollup=Rollup("survey-responses", teamless=True,
+                                      details=(Grouping.AGENT, Grouping.CHANNEL,
+                                               Grouping.PRIORITY, Grouping.CATEGORY,
+                                               Grouping.PRODUCT, Grouping.TIER)))
 
 
 def response_rates(period: Slice, group_by: Grouping | None = None, *,

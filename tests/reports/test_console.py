@@ -399,8 +399,12 @@ def test_side_bar_links_the_reports_to_whoever_may_read_one(app, world, console_
 
 
 def test_a_rolled_up_report_says_where_its_days_come_from(app, world, console_login):
-    """Response times read long periods from daily rollups and say so; intake does not."""
+    """Response times read long periods from daily rollups and say so, in both languages;
+    the backlog (a snapshot) does not."""
     client = _client(app, console_login, world["admin"])
     note = "Days before today come from daily rollups"
     assert note in client.get(f"/console/reports/response-times?{MARCH}").get_data(as_text=True)
-    assert note not in client.get(f"/console/reports/intake?{MARCH}").get_data(as_text=True)
+    assert note not in client.get("/console/reports/backlog").get_data(as_text=True)
+    chinese = client.get(f"/console/reports/response-times?{MARCH}&lang=zh_CN")
+    assert chinese.status_code == 200
+    assert "今天之前的日期取自每日汇总" in chinese.get_data(as_text=True)

@@ -17,13 +17,16 @@ from service.extensions import db
 from service.reports import engine, rollup
 from service.reports.query import TIME_GROUPINGS, Grouping, Slice
 from tickets.analytics.departments import DEPARTMENT_TIME, TASK_DETAILS, TASKS
+from surveys.reports.registered import RESPONSE_RATES
 from tickets.analytics.dimensions import TICKET_DETAILS
-from tickets.analytics.quality import COMPLAINTS
+from tickets.analytics.intake import INTAKE
+from tickets.analytics.quality import COMPLAINTS, REOPEN_RATE, REPEAT_ISSUES
 from tickets.analytics.sla import SLA_COMPLIANCE
 from tickets.analytics.times import RESPONSE_TIMES
 from tickets.models import Channel
 # The hand-worked data sets and their frozen "now", shared with the tests that check them.
 from tests.reports.test_departments import work  # noqa: F401
+from tests.reports.test_feedback_slices import invitations, world  # noqa: F401
 from tests.reports.test_quality import account, complaints, ticket  # noqa: F401
 from tests.reports.test_rollup import (LOCAL_MARCH, SHANGHAI, assert_same,  # noqa: F401
                                        build_all, counted_live, rollups_now)
@@ -102,6 +105,30 @@ def test_a_ticket_report_sliced_by_one_detail_reads_its_cells(sliced, teams, rep
     a, b = teams
     answered_from_cells(report, cases(detail, sliced[detail.value], (a.id,), team=b.id),
                         counted_live)
+
+
+@pytest.mark.parametrize("report, detail", [(INTAKE, Grouping.CHANNEL),
+                                            (REOPEN_RATE, Grouping.AGENT),
+                                            (REPEAT_ISSUES, Grouping.CATEGORY)],
+                         ids=lambda each: getattr(each, "name", getattr(each, "value", None)))
+def test_the_counting_ticket_reports_read_their_cells_too(sliced, teams, report, detail,
+                                                         counted_live):
+    a, b = teams
+    answered_from_cells(report, cases(detail, sliced[detail.value], (a.id,), team=b.id),
+                        counted_live)
+
+
+@pytest.mark.parametrize("detail", [Grouping.CHANNEL, Grouping.TIER, Grouping.CATEGORY],
+                         ids=lambda d: d.value)
+def test_survey_responses_read_their_cells_with_a_leads_invitations_of_no_team(
+        invitations, detail, counted_live):
+    """Invitations are kept per team and slice; a lead's scope takes in the invitations
+    of no team (all of these), so a lead of no team sees the same numbers as an admin."""
+    values = {"channel": "web", "tier": "vip", "category": "billing"}
+    answered_from_cells(RESPONSE_RATES, cases(detail, values[detail.value], ()),
+                        counted_live)
+    assert engine.run(RESPONSE_RATES.metric, Slice(MARCH.start, MARCH.end, team_ids=()))[
+        "total"] == engine.run(RESPONSE_RATES.metric, MARCH)["total"]
 
 
 @pytest.mark.parametrize("report", [TASKS, DEPARTMENT_TIME], ids=lambda r: r.name)

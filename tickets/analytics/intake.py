@@ -10,8 +10,9 @@ from marshmallow import Schema, fields
 from service.reports.engine import Metric
 from service.reports.query import Part, Slice, count_if
 from service.reports.registry import Column, Report, Unit, register
-from tickets.analytics.dimensions import (TICKET_FILTERS, ticket_conditions, ticket_dimensions,
-                                          tickets_with_accounts)
+from service.reports.rollup import Rollup
+from tickets.analytics.dimensions import (TICKET_DETAILS, TICKET_FILTERS, ticket_conditions,
+                                          ticket_dimensions, tickets_with_accounts)
 from tickets.models import OPEN_STATUSES, Channel, Ticket
 
 
@@ -41,7 +42,10 @@ INTAKE = register(Report(
     title=_l("Intake"),
     description=_l("Tickets created in the period, by when they came, where from and for "
                    "whom; how many are still open and how many followed up a closed one."),
-    metric=Metric(_parts, ticket_dimensions(1), _numbers),
+    # Kept in daily rollups: "still open" of a day before the last 7 is as of that day's
+    # last rebuild (at most a day old; docs/reports.md).
+    metric=Metric(_parts, ticket_dimensions(1), _numbers,
+                  rollup=Rollup("intake", details=TICKET_DETAILS)),
     numbers=IntakeNumbers,
     columns=(Column("created", _l("Created"), Unit.COUNT, drill="created"),
              Column("still_open", _l("Still open"), Unit.COUNT, drill="still_open",

@@ -57,7 +57,8 @@ REOPEN_RATE = register(Report(
     title=_l("Reopen rate"),
     description=_l("Of the tickets resolved in the period, how many had been reopened: "
                    "the fixes that did not hold the first time."),
-    metric=Metric(_reopen_parts, ticket_dimensions(), _reopen_numbers),
+    metric=Metric(_reopen_parts, ticket_dimensions(), _reopen_numbers,
+                  rollup=Rollup("reopen-rate", details=TICKET_DETAILS)),
     numbers=ReopenNumbers,
     columns=(Column("percent", _l("Reopen rate"), Unit.PERCENT, drill="reopened",
                     better="down"),
@@ -100,7 +101,8 @@ REPEAT_ISSUES = register(Report(
     description=_l("Tickets created in the period whose customer had another ticket in the "
                    "same category within the 30 days before: which products and categories "
                    "bring customers back."),
-    metric=Metric(_repeat_parts, ticket_dimensions(), _repeat_numbers),
+    metric=Metric(_repeat_parts, ticket_dimensions(), _repeat_numbers,
+                  rollup=Rollup("repeat-issues", details=TICKET_DETAILS)),
     numbers=RepeatNumbers,
     columns=(Column("percent", _l("Repeat-issue rate"), Unit.PERCENT, drill="repeats",
                     better="down"),
