@@ -81,8 +81,9 @@ def app_config(url: str, jit: str = "default", timeout_s: float = 0,
     config = {"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False,
               "LOG_LEVEL": "WARNING", "JOBS_EAGER": True, "REDIS_URL": None,
               "MAIL_SERVER": None, "REPORT_ROLLUPS": rollups}
-    # The app's sessions only: what `ALTER ROLE … SET …` would do in production.
-    options = [f"-c jit={jit}"] if jit != "default" else []
+    # The app's sessions only: what `ALTER ROLE … SET …` would do in production. These
+    # options replace the app's own (service.extensions: -c jit=off), so "app" restates it.
+    options = [f"-c jit={'off' if jit == 'app' else jit}"] if jit != "default" else []
     if timeout_s:
         # A report minutes over budget would hold the run for hours: cancel it (a 500).
         options.append(f"-c statement_timeout={int(timeout_s * 1000)}")
@@ -431,8 +432,9 @@ def main() -> None:
                         "slower than this leaves one timed request instead of --requests")
     parser.add_argument("--indexes", choices=("migrations", "proposed"), default="migrations",
                         help="measure the migrations' indexes only, or with PROPOSED_INDEXES")
-    parser.add_argument("--jit", choices=("default", "on", "off"), default="default",
-                        help="PostgreSQL JIT for the app's sessions (default: the server's)")
+    parser.add_argument("--jit", choices=("app", "default", "on", "off"), default="app",
+                        help="PostgreSQL JIT for the app's sessions: as the app sets it (off, "
+                             "the default), the server's setting, on or off")
     parser.add_argument("--statement-timeout", type=float, default=30.0,
                         help="seconds after which the app's statements are cancelled (0: none)")
     parser.add_argument("--no-explain", action="store_true")
