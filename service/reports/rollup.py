@@ -62,7 +62,7 @@ REBUILD_AFTER = timedelta(hours=24)  # every older day is rebuilt at least this 
 MAX_AGE = REBUILD_AFTER + timedelta(hours=2)
 MAX_LIVE = timedelta(days=2)  # the most of a period counted live beside the cells
 HORIZON_DAYS = 2 * 3 * 366 + 7  # the longest period (access.MAX_DAYS) and the one before it
-CHUNK_DAYS = 31  # days built by one set of statements
+CHUNK_DAYS = 92  # days built by one set of statements (one transaction)
 DAYS_PER_RUN = 400  # older days (re)built per report per run, oldest first
 DAY, MONTH = "day", "month"  # the spans of cells
 # The cuts of cells: every row of the report ("total"), per group of the rollup dimension

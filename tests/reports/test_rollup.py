@@ -190,9 +190,12 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def test_changes_show_once_the_job_rebuilds_the_day(tickets, teams):
+def test_changes_show_once_the_job_rebuilds_the_day(tickets, teams, monkeypatch):
     """The staleness bound: cells are as old as their day's last build; the job rebuilds
-    the last 7 days on every run and any older day built over 24 hours ago."""
+    the last 7 days on every run and any older day built over 24 hours ago (here over a
+    horizon of 250 days, 40 older days per run)."""
+    monkeypatch.setattr(rollup, "HORIZON_DAYS", 250)
+    monkeypatch.setattr(rollup, "DAYS_PER_RUN", 40)
     a, b = teams
     metric = SLA_COMPLIANCE.metric
     build_all(SLA_COMPLIANCE)
@@ -307,6 +310,7 @@ def test_a_day_when_the_clocks_change_is_cut_as_the_reader_lives_it(tickets, dat
 def test_cells_too_old_or_past_the_horizon_are_not_read(tickets, monkeypatch):
     """A stopped job: cells built over MAX_AGE ago are left alone and the report is
     counted from its rows. Days past the horizon are never read, and a run drops them."""
+    monkeypatch.setattr(rollup, "DAYS_PER_RUN", 20)  # the run's rebuilding is not the point
     metric = SLA_COMPLIANCE.metric
     build_all(SLA_COMPLIANCE)
     assert rollup.answer(metric, MARCH) is not None
