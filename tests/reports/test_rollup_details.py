@@ -113,22 +113,13 @@ def _halves(reports: tuple, details: tuple) -> list[tuple]:
     return [(reports[index % len(reports)], detail) for index, detail in enumerate(details)]
 
 
-@pytest.mark.parametrize("report, detail", _halves((SLA_COMPLIANCE, RESPONSE_TIMES),
-                                                   TICKET_DETAILS),
-                         ids=lambda each: getattr(each, "name", getattr(each, "value", None)))
+@pytest.mark.parametrize("report, detail", [
+    *_halves((SLA_COMPLIANCE, RESPONSE_TIMES), TICKET_DETAILS),
+    (INTAKE, Grouping.CHANNEL), (REOPEN_RATE, Grouping.AGENT),
+    (REPEAT_ISSUES, Grouping.CATEGORY)],
+    ids=lambda each: getattr(each, "name", getattr(each, "value", None)))
 def test_a_ticket_report_sliced_by_one_detail_reads_its_cells(sliced, teams, report, detail,
                                                               counted_live):
-    a, b = teams
-    answered_from_cells(report, cases(detail, sliced[detail.value], (a.id,), team=b.id),
-                        counted_live)
-
-
-@pytest.mark.parametrize("report, detail", [(INTAKE, Grouping.CHANNEL),
-                                            (REOPEN_RATE, Grouping.AGENT),
-                                            (REPEAT_ISSUES, Grouping.CATEGORY)],
-                         ids=lambda each: getattr(each, "name", getattr(each, "value", None)))
-def test_the_counting_ticket_reports_read_their_cells_too(sliced, teams, report, detail,
-                                                         counted_live):
     a, b = teams
     answered_from_cells(report, cases(detail, sliced[detail.value], (a.id,), team=b.id),
                         counted_live)
